@@ -1,0 +1,209 @@
+//! One entry point for every container: sniff the first bytes, open with the matching
+//! demuxer, and hand out groups of frames (a keyframe and its dependants) for any time.
+
+use crate::media::{EncodedFrame, Gop, MediaError, MediaInfo, Sample, VideoCodec};
+use crate::mp4::{self, Mp4Demuxer};
+use crate::source::ByteSource;
+use crate::webm::{self, WebmDemuxer};
+
+/// Frames of a GOP closer together than this in the file are fetched with one read.
+const COALESCE_GAP_BYTES: u64 = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub enum Demuxer {
+    Mp4(Mp4Demuxer),
+    WebM(WebmDemuxer),
+}
+
+impl Demuxer {
+    pub async fn open<S: ByteSource + ?Sized>(src: &S) -> Result<Self, MediaError> {
+        let head = src.read_at(0, 16).await?;
+        if head.is_empty() {
+            return Err(MediaError::NotAVideo);
+        }
+        let mut demuxer = if webm::sniff(&head) {
+            Demuxer::WebM(WebmDemuxer::open(src).await?)
+        } else if mp4::sniff(&head) {
+            Demuxer::Mp4(Mp4Demuxer::open(src).await?)
+        } else {
+            return Err(MediaError::NotAVideo);
+        };
+        let Some(video) = demuxer.info().video.as_ref() else {
+            return Err(MediaError::NoVideoTrack);
+        };
+        if video.codec == VideoCodec::Vp9 {
+            if let Demuxer::WebM(_) = demuxer {
+                // WebM does not state the VP9 profile; the first keyframe does.
+                let gop = demuxer.gop_at(src, 0).await?;
+                if let Some(codec) = gop
+                    .frames
+                    .first()
+                    .and_then(|f| webm::vp9_codec_string(&f.data))
+                {
+                    if let Some(v) = demuxer.info_mut().video.as_mut() {
+                        v.codec_string = codec;
+                    }
+                }
+            }
+        }
+        Ok(demuxer)
+    }
+
+    pub fn info(&self) -> &MediaInfo {
+        match self {
+            Demuxer::Mp4(d) => &d.info,
+            Demuxer::WebM(d) => &d.info,
+        }
+    }
+
+    fn info_mut(&mut self) -> &mut MediaInfo {
+        match self {
+            Demuxer::Mp4(d) => &mut d.info,
+            Demuxer::WebM(d) => &mut d.info,
+        }
+    }
+
+    /// The frames needed to show the video at `at_micros`: from the last keyframe at or before
+    /// it up to the next keyframe, in decode order. Past the end, the last GOP.
+    pub async fn gop_at<S: ByteSource + ?Sized>(
+        &self,
+        src: &S,
+        at_micros: i64,
+    ) -> Result<Gop, MediaError> {
+        let samples = match self {
+            Demuxer::Mp4(d) => gop_samples(&d.video_samples, at_micros),
+            Demuxer::WebM(d) => webm_gop_samples(d, src, at_micros).await?,
+        };
+        let Some(first) = samples.first() else {
+            return Err(MediaError::Truncated(
+                "no video frames could be found".into(),
+            ));
+        };
+        let start_micros = first.pts_micros;
+        let end_micros = samples
+            .iter()
+            .map(|s| s.pts_micros + s.duration_micros)
+            .max()
+            .unwrap_or(start_micros);
+        let frames = read_samples(src, &samples).await?;
+        Ok(Gop {
+            start_micros,
+            end_micros,
+            frames,
+        })
+    }
+
+    /// Every video and audio sample of the file (for WebM this reads every cluster).
+    pub async fn all_samples<S: ByteSource + ?Sized>(
+        &self,
+        src: &S,
+    ) -> Result<(Vec<Sample>, Vec<Sample>), MediaError> {
+        match self {
+            Demuxer::Mp4(d) => Ok((d.video_samples.clone(), d.audio_samples.clone())),
+            Demuxer::WebM(d) => d.all_samples(src).await,
+        }
+    }
+}
+
+/// The GOP around `at_micros` in a decode-ordered sample list.
+fn gop_samples(samples: &[Sample], at_micros: i64) -> Vec<Sample> {
+    let keys: Vec<usize> = (0..samples.len())
+        .filter(|&i| samples[i].keyframe)
+        .collect();
+    let Some(&first_key) = keys.first() else {
+        return vec![];
+    };
+    let start = keys
+        .iter()
+        .copied()
+        .take_while(|&i| samples[i].pts_micros <= at_micros)
+        .last()
+        .unwrap_or(first_key);
+    let end = keys
+        .iter()
+        .copied()
+        .find(|&i| i > start)
+        .unwrap_or(samples.len());
+    samples[start..end].to_vec()
+}
+
+async fn webm_gop_samples<S: ByteSource + ?Sized>(
+    d: &WebmDemuxer,
+    src: &S,
+    at_micros: i64,
+) -> Result<Vec<Sample>, MediaError> {
+    let points = &d.seek_points;
+    let mut idx = points
+        .iter()
+        .rposition(|p| p.time_micros <= at_micros)
+        .unwrap_or(0);
+    loop {
+        // Read clusters from this seek point until a keyframe after `at_micros` (or the end).
+        let mut samples: Vec<Sample> = vec![];
+        let mut at = points[idx].offset;
+        loop {
+            let cluster = d.read_cluster(src, at).await?;
+            let past = cluster
+                .video
+                .iter()
+                .any(|s| s.keyframe && s.pts_micros > at_micros);
+            samples.extend(cluster.video);
+            if past || cluster.end <= at || cluster.end >= src.len_bytes() {
+                break;
+            }
+            at = cluster.end;
+            if !is_cluster(src, at).await? {
+                break;
+            }
+        }
+        let has_key_before = samples
+            .iter()
+            .any(|s| s.keyframe && s.pts_micros <= at_micros);
+        if has_key_before || idx == 0 {
+            return Ok(gop_samples(&samples, at_micros));
+        }
+        idx -= 1;
+    }
+}
+
+async fn is_cluster<S: ByteSource + ?Sized>(src: &S, at: u64) -> Result<bool, MediaError> {
+    Ok(src.read_at(at, 4).await? == [0x1F, 0x43, 0xB6, 0x75])
+}
+
+/// Reads samples' bytes, coalescing neighbours into one read.
+async fn read_samples<S: ByteSource + ?Sized>(
+    src: &S,
+    samples: &[Sample],
+) -> Result<Vec<EncodedFrame>, MediaError> {
+    let mut frames = Vec::with_capacity(samples.len());
+    let mut i = 0;
+    while i < samples.len() {
+        let start = samples[i].offset;
+        let mut end = start + u64::from(samples[i].size);
+        let mut j = i + 1;
+        while j < samples.len()
+            && samples[j].offset >= end
+            && samples[j].offset - end <= COALESCE_GAP_BYTES
+        {
+            end = samples[j].offset + u64::from(samples[j].size);
+            j += 1;
+        }
+        let bytes = src
+            .read_exact_at(start, (end - start) as usize)
+            .await
+            .map_err(|_| {
+                MediaError::Truncated("the file ends before the frames it lists".into())
+            })?;
+        for s in &samples[i..j] {
+            let from = (s.offset - start) as usize;
+            frames.push(EncodedFrame {
+                pts_micros: s.pts_micros,
+                duration_micros: s.duration_micros,
+                keyframe: s.keyframe,
+                data: bytes[from..from + s.size as usize].to_vec(),
+            });
+        }
+        i = j;
+    }
+    Ok(frames)
+}

@@ -1,0 +1,15 @@
+//! Reelsmith's pure core: everything that can run without a browser. It builds and tests
+//! natively with `cargo test`, and compiles unchanged to wasm32 for the app and the worker.
+//! The browser edges (Blob reads, WebCodecs, workers) live in `app/` and `worker/` and reach
+//! this crate through small traits such as [`source::ByteSource`].
+
+pub mod demux;
+pub mod media;
+pub mod mp4;
+pub mod protocol;
+pub mod source;
+pub mod webm;
+
+pub use demux::Demuxer;
+pub use media::{MediaError, MediaInfo};
+pub use source::ByteSource;

@@ -1,0 +1,249 @@
+//! The media model every demuxer produces: what a file holds (tracks, codecs, timing) and the
+//! encoded samples a decoder needs. Times are integer microseconds (`*_micros`) so that
+//! comparisons are exact; seconds (`*_secs`) only at the edges, for display.
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::SourceError;
+
+pub const MICROS_PER_SEC: i64 = 1_000_000;
+
+/// Converts a time in `timescale` units to microseconds, rounding to nearest.
+pub fn micros_from_ticks(ticks: i64, timescale: u32) -> i64 {
+    if timescale == 0 {
+        return 0;
+    }
+    let ts = i128::from(timescale);
+    let scaled = i128::from(ticks) * i128::from(MICROS_PER_SEC);
+    // Round half away from zero.
+    let rounded = if scaled >= 0 {
+        (scaled + ts / 2) / ts
+    } else {
+        (scaled - ts / 2) / ts
+    };
+    rounded as i64
+}
+
+pub fn secs_from_micros(micros: i64) -> f64 {
+    micros as f64 / MICROS_PER_SEC as f64
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Container {
+    Mp4,
+    QuickTime,
+    WebM,
+    Matroska,
+}
+
+impl Container {
+    pub fn label(self) -> &'static str {
+        match self {
+            Container::Mp4 => "MP4",
+            Container::QuickTime => "QuickTime (MOV)",
+            Container::WebM => "WebM",
+            Container::Matroska => "Matroska",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VideoCodec {
+    H264,
+    Hevc,
+    Vp8,
+    Vp9,
+    Av1,
+    Other(String),
+}
+
+impl VideoCodec {
+    pub fn label(&self) -> String {
+        match self {
+            VideoCodec::H264 => "H.264".into(),
+            VideoCodec::Hevc => "HEVC (H.265)".into(),
+            VideoCodec::Vp8 => "VP8".into(),
+            VideoCodec::Vp9 => "VP9".into(),
+            VideoCodec::Av1 => "AV1".into(),
+            VideoCodec::Other(name) => name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AudioCodec {
+    Aac,
+    Opus,
+    Vorbis,
+    Mp3,
+    Other(String),
+}
+
+impl AudioCodec {
+    pub fn label(&self) -> String {
+        match self {
+            AudioCodec::Aac => "AAC".into(),
+            AudioCodec::Opus => "Opus".into(),
+            AudioCodec::Vorbis => "Vorbis".into(),
+            AudioCodec::Mp3 => "MP3".into(),
+            AudioCodec::Other(name) => name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoTrack {
+    pub track_id: u64,
+    pub codec: VideoCodec,
+    /// WebCodecs codec string, e.g. `avc1.64001f`, `vp09.00.10.08`.
+    pub codec_string: String,
+    pub width: u32,
+    pub height: u32,
+    pub frame_rate: f64,
+    /// Codec configuration a decoder needs (`avcC`/`hvcC` payload), if the format has one.
+    pub description: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioTrack {
+    pub track_id: u64,
+    pub codec: AudioCodec,
+    /// WebCodecs codec string, e.g. `mp4a.40.2`, `opus`.
+    pub codec_string: String,
+    pub sample_rate_hz: u32,
+    pub channels: u32,
+    /// AudioSpecificConfig (AAC) or OpusHead (Opus), if the file carries one.
+    pub description: Option<Vec<u8>>,
+}
+
+/// What a file holds, as shown to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    pub container: Container,
+    pub duration_micros: i64,
+    pub video: Option<VideoTrack>,
+    pub audio: Option<AudioTrack>,
+    /// Problems that still let the file be used (e.g. a truncated tail).
+    pub warnings: Vec<String>,
+}
+
+impl MediaInfo {
+    pub fn duration_secs(&self) -> f64 {
+        secs_from_micros(self.duration_micros)
+    }
+}
+
+/// Where one encoded sample (a video frame or an audio packet) lies in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub pts_micros: i64,
+    pub duration_micros: i64,
+    pub offset: u64,
+    pub size: u32,
+    pub keyframe: bool,
+}
+
+/// An encoded frame with its bytes, ready for a decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedFrame {
+    pub pts_micros: i64,
+    pub duration_micros: i64,
+    pub keyframe: bool,
+    pub data: Vec<u8>,
+}
+
+/// A keyframe and the frames that depend on it, in decode order: what a decoder needs to show
+/// any frame from `start_micros` up to (not including) `end_micros`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gop {
+    pub start_micros: i64,
+    pub end_micros: i64,
+    pub frames: Vec<EncodedFrame>,
+}
+
+impl Gop {
+    /// The frame to show at `at_micros`: the last one (in presentation order) that starts at or
+    /// before it; before the first frame, the first frame.
+    pub fn frame_at(&self, at_micros: i64) -> Option<&EncodedFrame> {
+        self.frames
+            .iter()
+            .filter(|f| f.pts_micros <= at_micros)
+            .max_by_key(|f| f.pts_micros)
+            .or_else(|| self.frames.iter().min_by_key(|f| f.pts_micros))
+    }
+}
+
+/// Why a file cannot be opened or played, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    #[error("This file is not a video Reelsmith can read (MP4, MOV or WebM expected).")]
+    NotAVideo,
+    #[error("This file is incomplete: {0}. It may have been cut off while copying or recording; try the original file.")]
+    Truncated(String),
+    #[error("This file is damaged: {0}.")]
+    Corrupt(String),
+    #[error("This file has no video track (audio only).")]
+    NoVideoTrack,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Read(#[from] SourceError),
+}
+
+/// Drops samples whose bytes lie past the end of the file. Returns whether any were dropped.
+pub(crate) fn drop_samples_past_end(samples: &mut Vec<Sample>, file_len: u64) -> bool {
+    let total = samples.len();
+    samples.retain(|s| s.offset + u64::from(s.size) <= file_len);
+    samples.len() != total
+}
+
+/// End time of the last sample, i.e. how much of a track can be played.
+pub(crate) fn playable_micros(samples: &[Sample]) -> i64 {
+    samples
+        .iter()
+        .map(|s| s.pts_micros + s.duration_micros)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The warning for a file whose tail is missing.
+pub(crate) fn cut_short_warning(playable_micros: i64, duration_micros: i64) -> String {
+    format!(
+        "The file is cut short: only the first {:.1} s of {:.1} s can be played.",
+        secs_from_micros(playable_micros),
+        secs_from_micros(duration_micros)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_round_to_nearest_micro() {
+        assert_eq!(micros_from_ticks(1, 3), 333_333);
+        assert_eq!(micros_from_ticks(2, 3), 666_667);
+        assert_eq!(micros_from_ticks(-2, 3), -666_667);
+        assert_eq!(micros_from_ticks(90_000, 90_000), 1_000_000);
+        assert_eq!(micros_from_ticks(5, 0), 0);
+    }
+
+    #[test]
+    fn frame_at_picks_latest_started_frame_in_presentation_order() {
+        let frame = |pts| EncodedFrame {
+            pts_micros: pts,
+            duration_micros: 10,
+            keyframe: pts == 0,
+            data: vec![],
+        };
+        // Decode order with B-frames: 0, 30, 10, 20.
+        let gop = Gop {
+            start_micros: 0,
+            end_micros: 40,
+            frames: vec![frame(0), frame(30), frame(10), frame(20)],
+        };
+        assert_eq!(gop.frame_at(25).map(|f| f.pts_micros), Some(20));
+        assert_eq!(gop.frame_at(30).map(|f| f.pts_micros), Some(30));
+        assert_eq!(gop.frame_at(-1).map(|f| f.pts_micros), Some(0));
+    }
+}

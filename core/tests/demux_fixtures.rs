@@ -1,0 +1,331 @@
+//! The demuxers against ffprobe's own reading of the fixtures that tests/fixtures/make.sh makes
+//! (durations, codecs, sizes, sample counts, keyframe times), and their behaviour on broken files.
+
+use std::path::PathBuf;
+
+use futures::executor::block_on;
+use reelsmith_core::media::{AudioCodec, Container, VideoCodec};
+use reelsmith_core::source::{CountingSource, FileSource};
+use reelsmith_core::{Demuxer, MediaError};
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/out")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run tests/fixtures/make.sh",
+        path.display()
+    );
+    path
+}
+
+fn open(name: &str) -> Result<Demuxer, MediaError> {
+    let src = FileSource::open(fixture(name)).unwrap();
+    block_on(Demuxer::open(&src))
+}
+
+struct Probe {
+    json: Value,
+    keyframe_secs: Vec<f64>,
+}
+
+impl Probe {
+    fn load(name: &str) -> Self {
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("{name}.probe.json"))).unwrap(),
+        )
+        .unwrap();
+        let csv = std::fs::read_to_string(fixture(&format!("{name}.vpackets.csv"))).unwrap();
+        let keyframe_secs = csv
+            .lines()
+            .filter(|l| l.contains(",K"))
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        Probe {
+            json,
+            keyframe_secs,
+        }
+    }
+
+    fn stream(&self, kind: &str) -> &Value {
+        self.json["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["codec_type"] == kind)
+            .unwrap()
+    }
+
+    fn num(v: &Value) -> f64 {
+        match v {
+            Value::String(s) => s.parse().unwrap(),
+            other => other.as_f64().unwrap(),
+        }
+    }
+
+    fn rate(v: &Value) -> f64 {
+        let s = v.as_str().unwrap();
+        let (n, d) = s.split_once('/').unwrap();
+        n.parse::<f64>().unwrap() / d.parse::<f64>().unwrap()
+    }
+}
+
+/// Everything a user sees about a file, and every sample's timing, as ffprobe has it.
+fn check_against_ffprobe(name: &str, container: Container, video: VideoCodec, audio: AudioCodec) {
+    let probe = Probe::load(name);
+    let demuxer = open(name).unwrap();
+    let info = demuxer.info();
+    assert_eq!(info.container, container, "{name}");
+    assert!(info.warnings.is_empty(), "{name}: {:?}", info.warnings);
+
+    let duration = Probe::num(&probe.json["format"]["duration"]);
+    assert!(
+        (info.duration_secs() - duration).abs() < 0.03,
+        "{name}: duration {} vs ffprobe {duration}",
+        info.duration_secs()
+    );
+
+    let v = info.video.as_ref().unwrap();
+    let pv = probe.stream("video");
+    assert_eq!(v.codec, video, "{name}");
+    assert_eq!(u64::from(v.width), pv["width"].as_u64().unwrap(), "{name}");
+    assert_eq!(
+        u64::from(v.height),
+        pv["height"].as_u64().unwrap(),
+        "{name}"
+    );
+    let fps = Probe::rate(&pv["r_frame_rate"]);
+    assert!(
+        (v.frame_rate - fps).abs() < 0.05,
+        "{name}: {} fps vs ffprobe {fps}",
+        v.frame_rate
+    );
+
+    let a = info.audio.as_ref().unwrap();
+    let pa = probe.stream("audio");
+    assert_eq!(a.codec, audio, "{name}");
+    assert_eq!(
+        u64::from(a.sample_rate_hz),
+        Probe::num(&pa["sample_rate"]) as u64,
+        "{name}"
+    );
+    assert_eq!(
+        u64::from(a.channels),
+        pa["channels"].as_u64().unwrap(),
+        "{name}"
+    );
+
+    let src = FileSource::open(fixture(name)).unwrap();
+    let (video_samples, audio_samples) = block_on(demuxer.all_samples(&src)).unwrap();
+    assert_eq!(
+        video_samples.len() as u64,
+        Probe::num(&pv["nb_read_packets"]) as u64,
+        "{name}: video samples"
+    );
+    assert_eq!(
+        audio_samples.len() as u64,
+        Probe::num(&pa["nb_read_packets"]) as u64,
+        "{name}: audio samples"
+    );
+
+    let keys: Vec<f64> = video_samples
+        .iter()
+        .filter(|s| s.keyframe)
+        .map(|s| s.pts_micros as f64 / 1e6)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        probe.keyframe_secs.len(),
+        "{name}: keyframes {keys:?} vs {:?}",
+        probe.keyframe_secs
+    );
+    for (ours, theirs) in keys.iter().zip(&probe.keyframe_secs) {
+        assert!(
+            (ours - theirs).abs() < 0.001,
+            "{name}: keyframe at {ours} vs ffprobe {theirs}"
+        );
+    }
+
+    // Every presentation time ffprobe lists, we list too.
+    let csv = std::fs::read_to_string(fixture(&format!("{name}.vpackets.csv"))).unwrap();
+    let mut theirs: Vec<i64> = csv
+        .lines()
+        .map(|l| (l.split(',').next().unwrap().parse::<f64>().unwrap() * 1e6).round() as i64)
+        .collect();
+    let mut ours: Vec<i64> = video_samples.iter().map(|s| s.pts_micros).collect();
+    theirs.sort_unstable();
+    ours.sort_unstable();
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert!((o - t).abs() <= 1, "{name}: pts {o} vs ffprobe {t}");
+    }
+}
+
+#[test]
+fn mp4_16x9_faststart() {
+    check_against_ffprobe(
+        "h264_aac_16x9.mp4",
+        Container::Mp4,
+        VideoCodec::H264,
+        AudioCodec::Aac,
+    );
+}
+
+#[test]
+fn mp4_9x16_index_at_end_with_b_frames() {
+    check_against_ffprobe(
+        "h264_aac_9x16.mp4",
+        Container::Mp4,
+        VideoCodec::H264,
+        AudioCodec::Aac,
+    );
+}
+
+#[test]
+fn quicktime_mov() {
+    check_against_ffprobe(
+        "h264_aac.mov",
+        Container::QuickTime,
+        VideoCodec::H264,
+        AudioCodec::Aac,
+    );
+}
+
+#[test]
+fn webm_vp9_opus() {
+    check_against_ffprobe(
+        "vp9_opus.webm",
+        Container::WebM,
+        VideoCodec::Vp9,
+        AudioCodec::Opus,
+    );
+}
+
+#[test]
+fn speech_video() {
+    check_against_ffprobe(
+        "speech.mp4",
+        Container::Mp4,
+        VideoCodec::H264,
+        AudioCodec::Aac,
+    );
+}
+
+#[test]
+fn decoder_configuration_is_exposed() {
+    let d = open("h264_aac_16x9.mp4").unwrap();
+    let v = d.info().video.as_ref().unwrap();
+    assert!(v.codec_string.starts_with("avc1.64"), "{}", v.codec_string); // High profile
+    let avcc = v.description.as_ref().unwrap();
+    assert_eq!(avcc[0], 1, "avcC configurationVersion");
+    assert_eq!(d.info().audio.as_ref().unwrap().codec_string, "mp4a.40.2");
+
+    let w = open("vp9_opus.webm").unwrap();
+    assert_eq!(
+        w.info().video.as_ref().unwrap().codec_string,
+        "vp09.00.10.08"
+    );
+}
+
+#[test]
+fn gop_holds_the_frame_for_any_time() {
+    for name in [
+        "h264_aac_16x9.mp4",
+        "h264_aac_9x16.mp4",
+        "vp9_opus.webm",
+        "h264_aac.mov",
+    ] {
+        let src = FileSource::open(fixture(name)).unwrap();
+        let d = block_on(Demuxer::open(&src)).unwrap();
+        let (all, _) = block_on(d.all_samples(&src)).unwrap();
+        for at in [0, 333_000, 1_000_000, 1_250_000, 1_990_000] {
+            let gop = block_on(d.gop_at(&src, at)).unwrap();
+            assert!(
+                gop.frames[0].keyframe,
+                "{name}@{at}: GOP starts on a keyframe"
+            );
+            assert!(
+                gop.frames[1..].iter().all(|f| !f.keyframe),
+                "{name}@{at}: one keyframe per GOP"
+            );
+            let shown = gop.frame_at(at).unwrap();
+            let expected = all
+                .iter()
+                .filter(|s| s.pts_micros <= at)
+                .map(|s| s.pts_micros)
+                .max()
+                .unwrap_or(all[0].pts_micros);
+            assert_eq!(shown.pts_micros, expected, "{name}@{at}");
+            let sample = all.iter().find(|s| s.pts_micros == expected).unwrap();
+            assert_eq!(shown.data.len(), sample.size as usize, "{name}@{at}");
+        }
+    }
+}
+
+#[test]
+fn opening_reads_the_index_not_the_media() {
+    // Index at the end: opening must skip the media data, not read through it.
+    let src = CountingSource::new(FileSource::open(fixture("h264_aac_9x16.mp4")).unwrap());
+    block_on(Demuxer::open(&src)).unwrap();
+    let len = std::fs::metadata(fixture("h264_aac_9x16.mp4"))
+        .unwrap()
+        .len();
+    assert!(
+        src.bytes_read() < len / 4,
+        "read {} of {len} bytes",
+        src.bytes_read()
+    );
+    assert!(src.reads() < 10, "{} reads", src.reads());
+}
+
+#[test]
+fn hevc_is_recognised() {
+    let d = open("hevc.mp4").unwrap();
+    let v = d.info().video.as_ref().unwrap();
+    assert_eq!(v.codec, VideoCodec::Hevc);
+    assert!(v.codec_string.starts_with("hvc1.1."), "{}", v.codec_string);
+}
+
+#[test]
+fn broken_files_say_what_is_wrong() {
+    assert_eq!(open("not_a_video.mp4").unwrap_err(), MediaError::NotAVideo);
+    assert_eq!(open("text.webm").unwrap_err(), MediaError::NotAVideo);
+    assert_eq!(
+        open("audio_only.mp4").unwrap_err(),
+        MediaError::NoVideoTrack
+    );
+    assert!(matches!(
+        open("truncated_no_index.mp4").unwrap_err(),
+        MediaError::Truncated(_)
+    ));
+    let empty: Vec<u8> = vec![];
+    assert_eq!(
+        block_on(Demuxer::open(&empty)).unwrap_err(),
+        MediaError::NotAVideo
+    );
+}
+
+#[test]
+fn truncated_files_open_with_a_warning_and_play_what_is_there() {
+    for name in ["truncated.mp4", "truncated.webm"] {
+        let src = FileSource::open(fixture(name)).unwrap();
+        let d = block_on(Demuxer::open(&src)).unwrap();
+        assert_eq!(
+            d.info().warnings.len(),
+            1,
+            "{name}: {:?}",
+            d.info().warnings
+        );
+        assert!(d.info().warnings[0].contains("cut short"), "{name}");
+        let (video, _) = block_on(d.all_samples(&src)).unwrap();
+        assert!(
+            !video.is_empty() && video.len() < 50,
+            "{name}: {} frames",
+            video.len()
+        );
+        // The first frame decodes from what is present.
+        let gop = block_on(d.gop_at(&src, 0)).unwrap();
+        assert!(gop.frames[0].keyframe);
+    }
+}
