@@ -1,1 +1,3 @@
-fn main() {}
+fn main() {
+    reelsmith_app::start();
+}

@@ -1,1 +1,42 @@
-fn main() {}
+//! `reelsmith-relay`: serves the editor on REELSMITH_ADDR (default 127.0.0.1:8080) from
+//! REELSMITH_DIST (default `dist`).
+
+use reelsmith_relay::{app, AppState};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "reelsmith_relay=info".into()),
+        )
+        .init();
+    let dist = std::env::var("REELSMITH_DIST").unwrap_or_else(|_| "dist".into());
+    let addr = std::env::var("REELSMITH_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let state = match AppState::load(&dist) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("reelsmith-relay: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("reelsmith-relay: cannot listen on {addr}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("Reelsmith is running at http://{addr}/");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(e) = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        eprintln!("reelsmith-relay: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}

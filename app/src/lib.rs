@@ -1,0 +1,414 @@
+//! The Reelsmith editor UI (Leptos, client-side rendered). This slice opens a video, shows
+//! what it holds, and plays and scrubs it frame-exactly. State lives in a few signals; the
+//! non-reactive handles (player, worker, playback generation) sit in [`Editor`].
+
+pub mod blob_source;
+pub mod player;
+pub mod worker_client;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reelsmith_core::media::{secs_from_micros, MediaInfo};
+use reelsmith_core::protocol::{RequestBody, ResponseBody};
+use wasm_bindgen::JsCast;
+
+use player::{draw, frame_micros, Player};
+use worker_client::WorkerClient;
+
+/// Mounts the editor on the page's body.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// Handles and signals shared by the editor's event handlers.
+#[derive(Clone)]
+struct Editor {
+    player: Rc<RefCell<Option<Rc<Player>>>>,
+    /// Bumped to stop playback and to discard stale opens.
+    generation: Rc<Cell<u64>>,
+    seek_pending: Rc<Cell<Option<i64>>>,
+    seek_busy: Rc<Cell<bool>>,
+    canvas: NodeRef<leptos::html::Canvas>,
+    info: RwSignal<Option<MediaInfo>>,
+    error: RwSignal<Option<String>>,
+    file_name: RwSignal<String>,
+    loading: RwSignal<bool>,
+    playing: RwSignal<bool>,
+    time_micros: RwSignal<i64>,
+    shown_pts: RwSignal<Option<i64>>,
+}
+
+impl Editor {
+    fn new() -> Self {
+        Self {
+            player: Rc::default(),
+            generation: Rc::default(),
+            seek_pending: Rc::default(),
+            seek_busy: Rc::default(),
+            canvas: NodeRef::new(),
+            info: RwSignal::new(None),
+            error: RwSignal::new(None),
+            file_name: RwSignal::new(String::new()),
+            loading: RwSignal::new(false),
+            playing: RwSignal::new(false),
+            time_micros: RwSignal::new(0),
+            shown_pts: RwSignal::new(None),
+        }
+    }
+
+    fn stop(&self) {
+        self.generation.set(self.generation.get() + 1);
+        self.playing.set(false);
+    }
+
+    fn open(&self, file: web_sys::File) {
+        self.stop();
+        let my_generation = self.generation.get();
+        let name = file.name();
+        self.file_name.set(name.clone());
+        self.error.set(None);
+        self.info.set(None);
+        self.shown_pts.set(None);
+        self.player.replace(None);
+        self.loading.set(true);
+        let editor = self.clone();
+        spawn_local(async move {
+            let opened = Player::open(file.into()).await;
+            if editor.generation.get() != my_generation {
+                return; // another file was picked meanwhile
+            }
+            editor.loading.set(false);
+            match opened {
+                Ok(player) => {
+                    editor.info.set(Some(player.info().clone()));
+                    editor.player.replace(Some(Rc::new(player)));
+                    editor.seek(0);
+                }
+                Err(message) => editor
+                    .error
+                    .set(Some(format!("Could not open “{name}”: {message}"))),
+            }
+        });
+    }
+
+    fn duration_micros(&self) -> i64 {
+        self.info
+            .with_untracked(|i| i.as_ref().map_or(0, |i| i.duration_micros))
+    }
+
+    fn frame_micros(&self) -> i64 {
+        self.info
+            .with_untracked(|i| i.as_ref().map_or(40_000, frame_micros))
+    }
+
+    /// Shows the frame at `at_micros`. While a seek decodes, newer requests replace older ones.
+    fn seek(&self, at_micros: i64) {
+        self.stop();
+        let last = (self.duration_micros() - self.frame_micros()).max(0);
+        let at = at_micros.clamp(0, last);
+        self.time_micros.set(at);
+        self.seek_pending.set(Some(at));
+        if self.seek_busy.replace(true) {
+            return;
+        }
+        let editor = self.clone();
+        spawn_local(async move {
+            while let Some(at) = editor.seek_pending.take() {
+                let Some(player) = editor.player.borrow().clone() else {
+                    break;
+                };
+                match player.frame_at(at).await {
+                    Ok(shown) => editor.show(&shown),
+                    Err(message) => editor.error.set(Some(message)),
+                }
+            }
+            editor.seek_busy.set(false);
+        });
+    }
+
+    fn show(&self, shown: &player::ShownFrame) {
+        if let Some(canvas) = self.canvas.get_untracked() {
+            if let Err(message) = draw(&canvas, &shown.frame) {
+                self.error
+                    .set(Some(format!("The picture could not be drawn: {message}")));
+            }
+        }
+        self.shown_pts.set(Some(shown.pts_micros));
+    }
+
+    fn toggle_play(&self) {
+        if self.playing.get_untracked() {
+            self.stop();
+            return;
+        }
+        let Some(player) = self.player.borrow().clone() else {
+            return;
+        };
+        self.stop();
+        let my_generation = self.generation.get();
+        let mut from = self.time_micros.get_untracked();
+        if from >= self.duration_micros() - self.frame_micros() {
+            from = 0; // at the end: play again from the start
+        }
+        self.playing.set(true);
+        let editor = self.clone();
+        spawn_local(async move {
+            let result = player
+                .play(from, editor.generation.clone(), |shown| {
+                    editor.show(&shown);
+                    editor.time_micros.set(shown.pts_micros);
+                })
+                .await;
+            if editor.generation.get() == my_generation {
+                editor.playing.set(false);
+            }
+            if let Err(message) = result {
+                editor.error.set(Some(message));
+            }
+        });
+    }
+
+    fn step(&self, frames: i64) {
+        let from = self
+            .shown_pts
+            .get_untracked()
+            .unwrap_or(self.time_micros.get_untracked());
+        self.seek(from + frames * self.frame_micros());
+    }
+}
+
+fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
+    files.and_then(|f| f.get(0))
+}
+
+fn format_time(micros: i64) -> String {
+    let secs = secs_from_micros(micros.max(0));
+    let minutes = (secs / 60.0).floor();
+    format!("{}:{:06.3}", minutes as i64, secs - minutes * 60.0)
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let editor = Editor::new();
+    let worker_status = RwSignal::new("starting…".to_string());
+    let worker = start_worker(worker_status);
+    // web-sys has no binding for crossOriginIsolated.
+    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+
+    let on_pick = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::Event| {
+            let input: Option<web_sys::HtmlInputElement> =
+                ev.target().and_then(|t| t.dyn_into().ok());
+            if let Some(file) = first_file(input.as_ref().and_then(|i| i.files())) {
+                editor.open(file);
+            }
+            // Picking the same file again must open it again.
+            if let Some(input) = input {
+                input.set_value("");
+            }
+        }
+    };
+    let on_drop = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::DragEvent| {
+            ev.prevent_default();
+            if let Some(file) = first_file(ev.data_transfer().and_then(|d| d.files())) {
+                editor.open(file);
+            }
+        }
+    };
+    let on_seek = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::Event| {
+            let input: Option<web_sys::HtmlInputElement> =
+                ev.target().and_then(|t| t.dyn_into().ok());
+            if let Some(value) = input.and_then(|i| i.value().parse::<f64>().ok()) {
+                editor.seek(value as i64);
+            }
+        }
+    };
+    // The editor is the page: its key handler and worker live as long as it does.
+    let _keys = {
+        let editor = editor.clone();
+        window_event_listener(leptos::ev::keydown, move |ev| {
+            let on_control = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "BUTTON" | "INPUT"));
+            match ev.key().as_str() {
+                " " if !on_control => {
+                    ev.prevent_default();
+                    editor.toggle_play();
+                }
+                "ArrowLeft" if !on_control => editor.step(-1),
+                "ArrowRight" if !on_control => editor.step(1),
+                _ => {}
+            }
+        })
+    };
+    let _worker = StoredValue::new_local(worker);
+
+    let e = editor.clone();
+    let has_video = move || e.info.with(Option::is_some);
+    let (e1, e2, e3) = (editor.clone(), editor.clone(), editor.clone());
+    let info = editor.info;
+    let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
+
+    view! {
+        <header class="topbar">
+            <h1>"Reelsmith"</h1>
+            <span class="tagline">"Your video never leaves this tab."</span>
+        </header>
+        <main>
+            <label
+                class="dropzone"
+                data-testid="dropzone"
+                on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+                on:drop=on_drop
+            >
+                <input
+                    type="file"
+                    data-testid="file-input"
+                    accept="video/mp4,video/quicktime,video/webm,.mp4,.mov,.m4v,.webm,.mkv"
+                    on:change=on_pick
+                />
+                <span>"Drop a video here or click to choose one (MP4, MOV, WebM)"</span>
+            </label>
+            <Show when=move || editor.loading.get()>
+                <p class="status" data-testid="loading">"Opening " {move || editor.file_name.get()} "…"</p>
+            </Show>
+            <Show when=move || editor.error.with(Option::is_some)>
+                <p class="error" role="alert" data-testid="error">{move || editor.error.get()}</p>
+            </Show>
+            <Show when=move || editor.info.with(|i| i.as_ref().is_some_and(|i| !i.warnings.is_empty()))>
+                <p class="warning" data-testid="warning">
+                    {move || editor.info.with(|i| i.as_ref().map(|i| i.warnings.join(" ")))}
+                </p>
+            </Show>
+            <section class="player" class:hidden=move || !has_video()>
+                <canvas
+                    node_ref=editor.canvas
+                    data-testid="preview"
+                    data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
+                ></canvas>
+                <div class="controls">
+                    <button data-testid="step-back" title="Previous frame (←)" on:click=move |_| e1.step(-1)>"−1 frame"</button>
+                    <button data-testid="play" on:click=move |_| e2.toggle_play()>
+                        {move || if editor.playing.get() { "Pause" } else { "Play" }}
+                    </button>
+                    <button data-testid="step-forward" title="Next frame (→)" on:click=move |_| e3.step(1)>"+1 frame"</button>
+                    <input
+                        type="range"
+                        data-testid="seek"
+                        aria-label="Position"
+                        min="0"
+                        max=move || duration().to_string()
+                        step="1"
+                        prop:value=move || editor.time_micros.get().to_string()
+                        on:input=on_seek
+                    />
+                    <span class="time" data-testid="time">
+                        {move || format_time(editor.time_micros.get())} " / "
+                        {move || format_time(duration())}
+                    </span>
+                </div>
+            </section>
+            <MediaDetails info=editor.info name=editor.file_name />
+        </main>
+        <footer>
+            <span data-testid="isolation">
+                {if isolated { "Cross-origin isolated" } else { "Not cross-origin isolated" }}
+            </span>
+            " · worker: " <span data-testid="worker-status">{move || worker_status.get()}</span>
+        </footer>
+    }
+}
+
+#[component]
+fn MediaDetails(info: RwSignal<Option<MediaInfo>>, name: RwSignal<String>) -> impl IntoView {
+    move || {
+        info.get().map(|info| {
+            let video = info.video.clone();
+            let audio = info.audio.clone();
+            view! {
+                <section class="details" data-testid="media-info">
+                    <h2>{name.get()}</h2>
+                    <dl>
+                        <dt>"Container"</dt><dd data-testid="container">{info.container.label()}</dd>
+                        <dt>"Duration"</dt><dd data-testid="duration">{format!("{:.3} s", info.duration_secs())}</dd>
+                        <dt>"Resolution"</dt>
+                        <dd data-testid="resolution">{video.as_ref().map(|v| format!("{}×{}", v.width, v.height))}</dd>
+                        <dt>"Frame rate"</dt>
+                        <dd data-testid="fps">{video.as_ref().map(|v| format!("{:.2} fps", v.frame_rate))}</dd>
+                        <dt>"Video"</dt>
+                        <dd data-testid="video-codec">{video.as_ref().map(|v| format!("{} ({})", v.codec.label(), v.codec_string))}</dd>
+                        <dt>"Audio"</dt>
+                        <dd data-testid="audio-codec">
+                            {match audio {
+                                Some(a) => format!("{} ({}), {} Hz, {} ch", a.codec.label(), a.codec_string, a.sample_rate_hz, a.channels),
+                                None => "none".to_string(),
+                            }}
+                        </dd>
+                    </dl>
+                </section>
+            }
+        })
+    }
+}
+
+const HELLO_ATTEMPTS: u64 = 100;
+const HELLO_INTERVAL_MS: u32 = 100;
+
+/// Starts the background worker and says in `status` whether it answered.
+fn start_worker(status: RwSignal<String>) -> Option<Rc<WorkerClient>> {
+    let client = WorkerClient::start(
+        move |response| match response.body {
+            Ok(ResponseBody::Ready {
+                worker_version,
+                cross_origin_isolated,
+            }) => status.set(format!(
+                "ready (v{worker_version}{})",
+                if cross_origin_isolated {
+                    ", isolated"
+                } else {
+                    ""
+                }
+            )),
+            Err(message) => status.set(format!("error: {message}")),
+        },
+        move |message| status.set(format!("failed: {message}")),
+    );
+    match client {
+        Ok(client) => {
+            let client = Rc::new(client);
+            // A message sent before the worker's wasm has started is lost: ask until it answers.
+            let asker = Rc::clone(&client);
+            spawn_local(async move {
+                for attempt in 1..=HELLO_ATTEMPTS {
+                    if status.with_untracked(|s| !s.starts_with("starting")) {
+                        return;
+                    }
+                    if let Err(message) = asker.send(attempt, RequestBody::Hello) {
+                        status.set(format!("failed: {message}"));
+                        return;
+                    }
+                    gloo_timers::future::TimeoutFuture::new(HELLO_INTERVAL_MS).await;
+                }
+                status.set("failed: the worker did not start".to_string());
+            });
+            Some(client)
+        }
+        Err(message) => {
+            status.set(format!("failed: {message}"));
+            None
+        }
+    }
+}
