@@ -2,6 +2,7 @@
 //! WebCodecs decoding of the first frame of the H.264 and VP9 fixtures, and the worker protocol
 //! through serde-wasm-bindgen.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
 use reelsmith_app::blob_source::BlobSource;
 use reelsmith_app::player::{draw, Player};

@@ -129,7 +129,7 @@ fn children(mut buf: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
     })
 }
 
-fn child<'a>(buf: &'a [u8], id: u32) -> Option<&'a [u8]> {
+fn child(buf: &[u8], id: u32) -> Option<&[u8]> {
     children(buf).find(|(i, _)| *i == id).map(|(_, d)| d)
 }
 

@@ -1,6 +1,9 @@
 //! The demuxers against ffprobe's own reading of the fixtures that tests/fixtures/make.sh makes
 //! (durations, codecs, sizes, sample counts, keyframe times), and their behaviour on broken files.
 
+#![cfg(not(target_arch = "wasm32"))] // reads fixtures from disk
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 use std::path::PathBuf;
 
 use futures::executor::block_on;
@@ -277,6 +280,16 @@ fn opening_reads_the_index_not_the_media() {
         src.bytes_read()
     );
     assert!(src.reads() < 10, "{} reads", src.reads());
+
+    // 2.5 GB, nearly all of it a trailing `free` box: opening costs what the small file costs.
+    let big = CountingSource::new(FileSource::open(fixture("big_sparse.mp4")).unwrap());
+    let d = block_on(Demuxer::open(&big)).unwrap();
+    assert_eq!(d.info().video.as_ref().unwrap().height, 640);
+    assert!(
+        big.bytes_read() < len / 4,
+        "read {} bytes of 2.5 GB",
+        big.bytes_read()
+    );
 }
 
 #[test]

@@ -27,7 +27,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    println!("Reelsmith is running at http://{addr}/");
+    // With port 0 the system picks one: say which.
+    let url = match listener.local_addr() {
+        Ok(local) => format!("http://{local}/"),
+        Err(_) => format!("http://{addr}/"),
+    };
+    println!("Reelsmith is running at {url}");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every Reelsmith test: formatting and lints (native and wasm32), native unit and
+# integration tests, wasm-bindgen-test in headless Chromium, and end-to-end tests against the
+# built app in headless Chromium. Installs what is missing first (scripts/setup.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=setup.sh
+. scripts/setup.sh
+# CI starts from a fresh clone: keep its build cache with the tools, outside the clone.
+if [ -n "${CI:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$REELSMITH_CACHE/target"
+fi
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+step() { printf '\n=== %s\n' "$*"; }
+
+step "fixtures"
+tests/fixtures/make.sh
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy -p reelsmith-core -p reelsmith-relay --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p reelsmith-core -p reelsmith-app -p reelsmith-worker --all-targets -- -D warnings
+
+step "native tests"
+cargo test -p reelsmith-core -p reelsmith-relay
+
+step "browser tests (wasm-bindgen-test, headless Chromium)"
+(cd app && cargo test --target wasm32-unknown-unknown --test web)
+
+step "build the app and the relay"
+trunk build --release
+cargo build -p reelsmith-relay
+
+step "end-to-end tests (headless Chromium)"
+RELAY_BIN="$TARGET_DIR/debug/reelsmith-relay" REELSMITH_DIST="$ROOT/dist" \
+  FIXTURES="$ROOT/tests/fixtures/out" node --test --test-concurrency=1 tests/e2e/
