@@ -111,7 +111,7 @@ impl Player {
             .map(|f| f.pts_micros)
             .ok_or("no frame at this time")?;
         let (decoder, mut decoded) = self.decoder()?;
-        for f in &gop.frames {
+        for f in gop.frames_for(at_micros) {
             decoder
                 .decode(self.encoded(f))
                 .map_err(|e| format!("The video could not be decoded: {e}"))?;

@@ -171,6 +171,21 @@ impl Gop {
             .max_by_key(|f| f.pts_micros)
             .or_else(|| self.frames.iter().min_by_key(|f| f.pts_micros))
     }
+
+    /// What must be decoded to show the frame at `at_micros`: the frames in decode order up to
+    /// and including it. Later frames cannot be its references, so a seek into a long GOP
+    /// decodes only part of it.
+    pub fn frames_for(&self, at_micros: i64) -> &[EncodedFrame] {
+        let Some(target) = self.frame_at(at_micros) else {
+            return &[];
+        };
+        let end = self
+            .frames
+            .iter()
+            .position(|f| std::ptr::eq(f, target))
+            .map_or(self.frames.len(), |i| i + 1);
+        &self.frames[..end]
+    }
 }
 
 /// Why a file cannot be opened or played, in words a user can act on.
@@ -245,5 +260,12 @@ mod tests {
         assert_eq!(gop.frame_at(25).map(|f| f.pts_micros), Some(20));
         assert_eq!(gop.frame_at(30).map(|f| f.pts_micros), Some(30));
         assert_eq!(gop.frame_at(-1).map(|f| f.pts_micros), Some(0));
+
+        // To show 10 the decoder needs 0 and 30 (its references come first in decode order).
+        let pts = |frames: &[EncodedFrame]| frames.iter().map(|f| f.pts_micros).collect::<Vec<_>>();
+        assert_eq!(pts(gop.frames_for(10)), vec![0, 30, 10]);
+        assert_eq!(pts(gop.frames_for(0)), vec![0]);
+        assert_eq!(pts(gop.frames_for(25)), vec![0, 30, 10, 20]);
+        assert_eq!(pts(gop.frames_for(35)), vec![0, 30]);
     }
 }

@@ -3,11 +3,9 @@
 // RELAY_BIN, REELSMITH_DIST and FIXTURES.
 const { test, before, after, describe } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+const { startRelay, launchBrowser } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -17,26 +15,10 @@ let baseUrl;
 let context;
 
 before(async () => {
-  relay = spawn(process.env.RELAY_BIN, [], {
-    env: { ...process.env, REELSMITH_ADDR: '127.0.0.1:0', REELSMITH_DIST: process.env.REELSMITH_DIST },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  baseUrl = await new Promise((resolve, reject) => {
-    let out = '';
-    relay.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/running at (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    relay.on('exit', (code) => reject(new Error(`relay exited with ${code}`)));
-  });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-chromium-'));
-  context = await chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const started = await startRelay(process.env.RELAY_BIN, process.env.REELSMITH_DIST);
+  relay = started.process;
+  baseUrl = started.url;
+  context = await launchBrowser();
 });
 
 after(async () => {

@@ -1,0 +1,38 @@
+// Shared by the end-to-end tests and the benchmarks: start the relay on a free port, and
+// launch Debian's Chromium headless with a fresh profile (never a downloaded browser).
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+/** Starts the relay binary serving `dist`; resolves to { url, process }. */
+async function startRelay(relayBin, dist) {
+  const child = spawn(relayBin, [], {
+    env: { ...process.env, REELSMITH_ADDR: '127.0.0.1:0', REELSMITH_DIST: dist },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/running at (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`relay exited with ${code}`)));
+  });
+  return { url, process: child };
+}
+
+/** A headless Chromium context with a fresh user-data dir. */
+async function launchBrowser() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-chromium-'));
+  return chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+module.exports = { startRelay, launchBrowser };
