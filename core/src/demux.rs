@@ -140,21 +140,19 @@ async fn webm_gop_samples<S: ByteSource + ?Sized>(
     loop {
         // Read clusters from this seek point until a keyframe after `at_micros` (or the end).
         let mut samples: Vec<Sample> = vec![];
-        let mut at = points[idx].offset;
-        loop {
+        let mut next = Some(points[idx].offset);
+        while let Some(at) = next {
             let cluster = d.read_cluster(src, at).await?;
             let past = cluster
                 .video
                 .iter()
                 .any(|s| s.keyframe && s.pts_micros > at_micros);
+            next = if past {
+                None
+            } else {
+                d.cluster_after(src, at, &cluster).await?
+            };
             samples.extend(cluster.video);
-            if past || cluster.end <= at || cluster.end >= src.len_bytes() {
-                break;
-            }
-            at = cluster.end;
-            if !is_cluster(src, at).await? {
-                break;
-            }
         }
         let has_key_before = samples
             .iter()
@@ -164,10 +162,6 @@ async fn webm_gop_samples<S: ByteSource + ?Sized>(
         }
         idx -= 1;
     }
-}
-
-async fn is_cluster<S: ByteSource + ?Sized>(src: &S, at: u64) -> Result<bool, MediaError> {
-    Ok(src.read_at(at, 4).await? == [0x1F, 0x43, 0xB6, 0x75])
 }
 
 /// Reads samples' bytes, coalescing neighbours into one read.

@@ -344,26 +344,18 @@ impl WebmDemuxer {
             }
         }
         let last_ref = demuxer.seek_points[demuxer.seek_points.len() - 1];
-        let mut at = last_ref.offset;
+        let mut next = Some(last_ref.offset);
         let mut last_end = 0;
         // Clusters after the last seek point (Cues index only keyframe clusters).
-        while let Some(h) = element_at(src, at).await? {
-            if h.id != ID_CLUSTER {
-                break;
-            }
+        while let Some(at) = next {
             let cluster = demuxer.read_cluster(src, at).await?;
             last_end = cluster
                 .video
                 .iter()
                 .chain(&cluster.audio)
                 .map(|s| s.pts_micros + s.duration_micros)
-                .max()
-                .unwrap_or(last_end)
-                .max(last_end);
-            if cluster.end <= at || cluster.end >= file_len {
-                break;
-            }
-            at = cluster.end;
+                .fold(last_end, i64::max);
+            next = demuxer.cluster_after(src, at, &cluster).await?;
         }
         if demuxer.info.duration_micros <= 0 {
             demuxer.info.duration_micros = last_end;
@@ -470,20 +462,11 @@ impl WebmDemuxer {
     ) -> Result<Vec<ClusterRef>, MediaError> {
         let file_len = src.len_bytes();
         let mut points = vec![];
-        let mut at = self.first_cluster;
-        while at < file_len {
+        let mut next = Some(self.first_cluster);
+        while let Some(at) = next {
             let Some(h) = element_at(src, at).await? else {
                 break;
             };
-            if h.id != ID_CLUSTER {
-                match h.size {
-                    Some(size) => {
-                        at += h.header_len as u64 + size;
-                        continue;
-                    }
-                    None => break,
-                }
-            }
             let head = src.read_at(at + h.header_len as u64, 16).await?;
             let Some((ID_TIMECODE, data)) = children(&head).next() else {
                 break;
@@ -492,9 +475,33 @@ impl WebmDemuxer {
                 offset: at,
                 time_micros: self.micros(uint(data) as i64),
             });
-            at = self.cluster_end(src, at, h).await?;
+            let end = self.cluster_end(src, at, h).await?;
+            next = if end > at && end < file_len {
+                self.next_cluster(src, end).await?
+            } else {
+                None
+            };
         }
         Ok(points)
+    }
+
+    /// The first cluster at or after `at`, skipping other level-1 elements (Cues, Tags…);
+    /// `None` at the end of the file.
+    pub async fn next_cluster<S: ByteSource + ?Sized>(
+        &self,
+        src: &S,
+        mut at: u64,
+    ) -> Result<Option<u64>, MediaError> {
+        while let Some(h) = element_at(src, at).await? {
+            if h.id == ID_CLUSTER {
+                return Ok(Some(at));
+            }
+            let Some(size) = h.size else {
+                return Ok(None);
+            };
+            at += h.header_len as u64 + size;
+        }
+        Ok(None)
     }
 
     /// Where a cluster ends; for an unknown-size cluster, at the next level-1 element.
@@ -645,30 +652,31 @@ impl WebmDemuxer {
         }
     }
 
+    /// The cluster following one just read at `at`, if any.
+    pub async fn cluster_after<S: ByteSource + ?Sized>(
+        &self,
+        src: &S,
+        at: u64,
+        cluster: &ClusterSamples,
+    ) -> Result<Option<u64>, MediaError> {
+        if cluster.end <= at || cluster.end >= src.len_bytes() {
+            return Ok(None);
+        }
+        self.next_cluster(src, cluster.end).await
+    }
+
     /// Every sample in the file, per track (reads all clusters: for tests and whole-file work).
     pub async fn all_samples<S: ByteSource + ?Sized>(
         &self,
         src: &S,
     ) -> Result<(Vec<Sample>, Vec<Sample>), MediaError> {
         let (mut video, mut audio) = (vec![], vec![]);
-        let mut at = self.first_cluster;
-        while let Some(h) = element_at(src, at).await? {
-            if h.id != ID_CLUSTER {
-                match h.size {
-                    Some(size) => {
-                        at += h.header_len as u64 + size;
-                        continue;
-                    }
-                    None => break,
-                }
-            }
+        let mut next = Some(self.first_cluster);
+        while let Some(at) = next {
             let cluster = self.read_cluster(src, at).await?;
+            next = self.cluster_after(src, at, &cluster).await?;
             video.extend(cluster.video);
             audio.extend(cluster.audio);
-            if cluster.end <= at {
-                break;
-            }
-            at = cluster.end;
         }
         Ok((video, audio))
     }

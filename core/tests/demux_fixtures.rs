@@ -342,3 +342,46 @@ fn truncated_files_open_with_a_warning_and_play_what_is_there() {
         assert!(gop.frames[0].keyframe);
     }
 }
+
+#[test]
+fn webm_as_browsers_record_it() {
+    // No Cues, no Duration, clusters of unknown size: everything is found by walking clusters.
+    let name = "vp9_live.webm";
+    let src = FileSource::open(fixture(name)).unwrap();
+    let d = block_on(Demuxer::open(&src)).unwrap();
+    let reference = open("vp9_opus.webm").unwrap();
+    let info = d.info();
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+    assert!(
+        (info.duration_secs() - reference.info().duration_secs()).abs() < 0.05,
+        "{}",
+        info.duration_secs()
+    );
+    assert_eq!(info.video, reference.info().video);
+
+    let probe = Probe::load(name);
+    let (video, audio) = block_on(d.all_samples(&src)).unwrap();
+    assert_eq!(
+        video.len() as u64,
+        Probe::num(&probe.stream("video")["nb_read_packets"]) as u64
+    );
+    assert_eq!(
+        audio.len() as u64,
+        Probe::num(&probe.stream("audio")["nb_read_packets"]) as u64
+    );
+    let keys: Vec<f64> = video
+        .iter()
+        .filter(|s| s.keyframe)
+        .map(|s| s.pts_micros as f64 / 1e6)
+        .collect();
+    assert_eq!(keys, probe.keyframe_secs);
+
+    let gop = block_on(d.gop_at(&src, 1_500_000)).unwrap();
+    assert!(gop.frames[0].keyframe);
+    let expected = video
+        .iter()
+        .map(|s| s.pts_micros)
+        .filter(|&p| p <= 1_500_000)
+        .max();
+    assert_eq!(gop.frame_at(1_500_000).map(|f| f.pts_micros), expected);
+}

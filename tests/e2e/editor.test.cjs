@@ -142,7 +142,7 @@ describe('opening each fixture shows its metadata and its first frame', () => {
 });
 
 describe('scrubbing shows the frame at the requested time', () => {
-  for (const name of ['h264_aac_9x16.mp4', 'vp9_opus.webm', 'h264_aac.mov']) {
+  for (const name of ['h264_aac_9x16.mp4', 'vp9_opus.webm', 'vp9_live.webm', 'h264_aac.mov']) {
     test(name, async () => {
       const p = probe(name);
       const editor = await Editor.open();
