@@ -1,0 +1,173 @@
+//! Whisper's two ONNX graphs (made by `scripts/prepare-model.sh`, interface in
+//! `tools/model/README.md`) run by tract: the encoder turns a 30 s log-mel window into every
+//! decoder layer's cross-attention keys/values; the decoder takes new tokens plus its
+//! self-attention cache and returns the next token's logits, the grown cache and the alignment
+//! heads' cross-attention (for word timing). Pure Rust: the same code runs natively and in wasm.
+
+use std::io::Read;
+
+use serde::Deserialize;
+use tract_onnx::prelude::*;
+
+use crate::mel::{N_FRAMES, N_MELS};
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("the speech model could not be loaded ({0}); prepare it again with scripts/prepare-model.sh")]
+    Load(String),
+    #[error("the speech model failed while running: {0}")]
+    Run(String),
+    #[error("the speech model's config.json is unreadable: {0}")]
+    Config(String),
+}
+
+fn run_err(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Run(e.to_string())
+}
+
+/// What `config.json` says about decoding.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelConfig {
+    /// (decoder layer, head) pairs whose cross-attention follows the audio.
+    pub alignment_heads: Vec<[usize; 2]>,
+    /// Tokens never to produce.
+    pub suppress_ids: Vec<u32>,
+    /// Tokens never to produce first.
+    pub suppress_ids_begin: Vec<u32>,
+    #[serde(default)]
+    pub lang_ids: Vec<u32>,
+}
+
+impl ModelConfig {
+    pub fn from_json(json: &str) -> Result<Self, ModelError> {
+        serde_json::from_str(json).map_err(|e| ModelError::Config(e.to_string()))
+    }
+}
+
+/// The encoder's output for one window: what every decoder step attends to.
+pub struct CrossAttention {
+    cross_k: TValue,
+    cross_v: TValue,
+    /// (layers, heads, head dim) of the decoder.
+    pub dims: (usize, usize, usize),
+}
+
+/// The decoder's self-attention cache: keys and values of every token so far.
+pub struct KvCache {
+    past_k: TValue,
+    past_v: TValue,
+    pub len: usize,
+}
+
+/// One decoder step's results.
+pub struct Step {
+    /// Logits over the vocabulary for the token after the last one given.
+    pub logits: Vec<f32>,
+    /// Cross-attention of the alignment heads for each new token: [heads][new tokens][frames].
+    pub alignment: Vec<f32>,
+    pub alignment_heads: usize,
+}
+
+pub struct WhisperModel {
+    encoder: Arc<TypedRunnableModel>,
+    decoder: Arc<TypedRunnableModel>,
+}
+
+fn load_graph(reader: &mut dyn Read) -> Result<Arc<TypedRunnableModel>, ModelError> {
+    tract_onnx::onnx()
+        .model_for_read(reader)
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| ModelError::Load(format!("{e:#}")))
+}
+
+fn f32_values(t: &Tensor) -> Result<Vec<f32>, ModelError> {
+    Ok(t.to_plain_array_view::<f32>()
+        .map_err(run_err)?
+        .iter()
+        .copied()
+        .collect())
+}
+
+impl WhisperModel {
+    /// Loads and optimises both graphs from their ONNX bytes.
+    pub fn load(encoder_onnx: &[u8], decoder_onnx: &[u8]) -> Result<Self, ModelError> {
+        Ok(Self {
+            encoder: load_graph(&mut std::io::Cursor::new(encoder_onnx))?,
+            decoder: load_graph(&mut std::io::Cursor::new(decoder_onnx))?,
+        })
+    }
+
+    /// Runs the encoder on one window's log-mel, `N_MELS × N_FRAMES` values row by row.
+    pub fn encode(&self, mel: &[f32]) -> Result<CrossAttention, ModelError> {
+        let input = Tensor::from_shape(&[1, N_MELS, N_FRAMES], mel).map_err(run_err)?;
+        let mut out = self.encoder.run(tvec!(input.into())).map_err(run_err)?;
+        if out.len() != 2 {
+            return Err(ModelError::Run(format!(
+                "the encoder gave {} outputs, not 2",
+                out.len()
+            )));
+        }
+        let cross_v = out.remove(1);
+        let cross_k = out.remove(0);
+        let shape = cross_k.shape();
+        if shape.len() != 4 {
+            return Err(ModelError::Run(format!("cross_k has shape {shape:?}")));
+        }
+        let dims = (shape[0], shape[1], shape[2]);
+        Ok(CrossAttention {
+            cross_k,
+            cross_v,
+            dims,
+        })
+    }
+
+    /// An empty cache for decoding against `cross`.
+    pub fn empty_cache(&self, cross: &CrossAttention) -> Result<KvCache, ModelError> {
+        let (layers, heads, head_dim) = cross.dims;
+        let empty = Tensor::zero::<f32>(&[layers, heads, 0, head_dim]).map_err(run_err)?;
+        Ok(KvCache {
+            past_k: empty.clone().into(),
+            past_v: empty.into(),
+            len: 0,
+        })
+    }
+
+    /// Feeds `tokens` after those already in `cache`, which grows by them.
+    pub fn step(
+        &self,
+        cross: &CrossAttention,
+        cache: &mut KvCache,
+        tokens: &[u32],
+    ) -> Result<Step, ModelError> {
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        let tokens_in = Tensor::from_shape(&[1, ids.len()], &ids).map_err(run_err)?;
+        let inputs = tvec!(
+            tokens_in.into(),
+            cache.past_k.clone(),
+            cache.past_v.clone(),
+            cross.cross_k.clone(),
+            cross.cross_v.clone()
+        );
+        let mut out = self.decoder.run(inputs).map_err(run_err)?;
+        if out.len() != 4 {
+            return Err(ModelError::Run(format!(
+                "the decoder gave {} outputs, not 4",
+                out.len()
+            )));
+        }
+        let alignment_t = out.remove(3);
+        cache.past_v = out.remove(2);
+        cache.past_k = out.remove(1);
+        cache.len += tokens.len();
+        let logits = f32_values(&out[0])?;
+        let alignment_heads = alignment_t.shape().first().copied().unwrap_or(0);
+        let alignment = f32_values(&alignment_t)?;
+        Ok(Step {
+            logits,
+            alignment,
+            alignment_heads,
+        })
+    }
+}
