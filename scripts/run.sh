@@ -7,6 +7,7 @@ cd "$ROOT"
 # shellcheck source=setup.sh
 . scripts/setup.sh
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+scripts/prepare-model.sh >/dev/null
 trunk build --release
 cargo build --release -p reelsmith-relay
 export REELSMITH_ADDR="${REELSMITH_ADDR:-127.0.0.1:8080}"

@@ -15,12 +15,13 @@ mkdir -p "$TOOLS"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# --- Debian packages: browser + driver for tests, ffmpeg + espeak-ng for fixtures ---
+# --- Debian packages: browser + driver for tests, ffmpeg + speech synthesis for fixtures ---
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+command -v flite >/dev/null 2>&1 || need_apt+=(flite)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

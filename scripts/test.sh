@@ -14,16 +14,24 @@ fi
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 step() { printf '\n=== %s\n' "$*"; }
 
+step "speech model (converted once, then verified by hash)"
+scripts/prepare-model.sh
+PY_MODEL="$REELSMITH_CACHE/venv-model/bin/python"
+
 step "fixtures"
 tests/fixtures/make.sh
 
 step "format and lints"
 cargo fmt --all --check
-cargo clippy -p reelsmith-core -p reelsmith-relay --all-targets -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p reelsmith-core -p reelsmith-app -p reelsmith-worker --all-targets -- -D warnings
+cargo clippy -p reelsmith-core -p reelsmith-speech -p reelsmith-relay --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p reelsmith-core -p reelsmith-speech -p reelsmith-app \
+  -p reelsmith-worker --all-targets -- -D warnings
 
 step "native tests"
-cargo test -p reelsmith-core -p reelsmith-relay
+cargo test -p reelsmith-core -p reelsmith-speech -p reelsmith-relay
+
+step "model conversion checks (onnxruntime on the converted graphs)"
+"$PY_MODEL" tools/model/test_model.py
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
 (cd app && cargo test --target wasm32-unknown-unknown --test web)
