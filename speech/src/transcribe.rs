@@ -1,14 +1,40 @@
 //! Turns audio into text with the [`model`](crate::model): log-mel of a 30 s window, encoder,
 //! then the decoder one token at a time with its cache, applying `config.json`'s suppress lists.
-//! This is greedy decoding of one window without timestamps; timestamps, long-form seeking and
-//! word timing build on it.
+//!
+//! Two ways to decode a window: plain text ([`Engine::transcribe_window`], `<|notimestamps|>`),
+//! and timestamped ([`Engine::transcribe_window_timestamped`]), where Whisper's timestamp rules
+//! (openai/whisper `whisper/decoding.py`, `ApplyTimestampRules`) shape the token stream into
+//! `<|t0|> text <|t1|>` segments. [`Engine::transcribe`] runs timestamped windows over audio of
+//! any length, seeking as openai/whisper `whisper/transcribe.py` does, retries windows that
+//! repeat themselves at higher temperatures, and times each word by DTW over the alignment
+//! heads' cross-attention ([`dtw`](crate::dtw), as `whisper/timing.py` `add_word_timestamps`).
 
-use crate::mel::MelSpectrogram;
-use crate::model::{ModelConfig, ModelError, WhisperModel};
-use crate::tokenizer::{Tokenizer, TokenizerError};
+use crate::dtw::{
+    alignment_matrix, find_alignment, merge_punctuations, AlignmentError, AttentionScores,
+    CrossAttention as AlignmentAttention, WordTiming, APPEND_PUNCTUATIONS, MEDIAN_FILTER_WIDTH,
+    PREPEND_PUNCTUATIONS,
+};
+use crate::mel::{MelSpectrogram, HOP_LENGTH, N_FRAMES, SAMPLE_RATE_HZ};
+use crate::model::{CrossAttention, ModelConfig, ModelError, WhisperModel};
+use crate::subtitles::{Segment, Word};
+use crate::tokenizer::{SpecialTokens, Tokenizer, TokenizerError, TIMESTAMP_STEP_SECS};
 
 /// Whisper's text context is 448 tokens; it samples at most half of it per window.
 pub const MAX_NEW_TOKENS: usize = 224;
+/// The first timestamp may be at most this late (decoding.py `max_initial_timestamp`).
+pub const MAX_INITIAL_TIMESTAMP_SECS: f64 = 1.0;
+/// Temperatures tried in turn when a window's output looks wrong (transcribe.py's default).
+pub const TEMPERATURES: [f32; 6] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
+/// Text that zlib shrinks more than this is repeating itself (transcribe.py's default).
+pub const COMPRESSION_RATIO_THRESHOLD: f64 = 2.4;
+/// A mean token log-probability below this means the decoding failed (transcribe.py).
+pub const LOGPROB_THRESHOLD: f32 = -1.0;
+/// Above this `<|nospeech|>` probability (with a low log-probability) a window is silence.
+pub const NO_SPEECH_THRESHOLD: f32 = 0.6;
+/// Mel frames per encoder frame, i.e. per timestamp step (transcribe.py `input_stride`).
+const INPUT_STRIDE: usize = 2;
+/// Seed of the sampling at temperatures above 0: transcripts are reproducible.
+const SAMPLING_SEED: u64 = 0x5EED_0F1E_E55A_1100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -16,6 +42,8 @@ pub enum EngineError {
     Model(#[from] ModelError),
     #[error("the speech model's vocabulary is unusable: {0}")]
     Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Alignment(#[from] AlignmentError),
 }
 
 /// The text of one window, with the tokens it came from and each token's log-probability.
@@ -24,6 +52,42 @@ pub struct WindowText {
     pub text: String,
     pub tokens: Vec<u32>,
     pub logprobs: Vec<f32>,
+}
+
+/// One `<|start|> text <|end|>` segment of a timestamped window, times within the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSegment {
+    pub start_secs: f64,
+    pub end_secs: f64,
+    pub text: String,
+    /// Its text tokens (no timestamps) and their log-probabilities.
+    pub tokens: Vec<u32>,
+    pub logprobs: Vec<f32>,
+}
+
+/// A timestamped decoding of one 30 s window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedWindow {
+    pub segments: Vec<WindowSegment>,
+    /// Every sampled token (timestamps included, end-of-text not) and its log-probability.
+    pub tokens: Vec<u32>,
+    pub logprobs: Vec<f32>,
+    /// How far the next window starts after this one's start, in mel frames (10 ms).
+    pub seek_frames: usize,
+    /// Probability of `<|nospeech|>` at the start of the window.
+    pub no_speech_prob: f32,
+    pub avg_logprob: f32,
+    pub compression_ratio: f64,
+    pub temperature: f32,
+}
+
+/// What one run of the decoding loop produced.
+struct Decoded {
+    tokens: Vec<u32>,
+    logprobs: Vec<f32>,
+    /// Including end-of-text's, as whisper's `sum_logprobs`.
+    sum_logprob: f32,
+    no_speech_prob: f32,
 }
 
 pub struct Engine {
@@ -53,42 +117,180 @@ impl Engine {
         &self.tokenizer
     }
 
-    /// Transcribes up to 30 s of 16 kHz mono audio (longer input is cut at 30 s).
+    /// Transcribes up to 30 s of 16 kHz mono audio (longer input is cut at 30 s), without
+    /// timestamps.
     pub fn transcribe_window(&self, samples_16k: &[f32]) -> Result<WindowText, EngineError> {
         let mel = self.mel.model_input(samples_16k);
         let cross = self.model.encode(mel.values())?;
-        let mut cache = self.model.empty_cache(&cross)?;
-        let special = self.tokenizer.special();
-        let end_of_text = special.end_of_text;
-        let mut prompt = vec![special.start_of_transcript, special.no_timestamps];
-        let mut tokens = vec![];
-        let mut logprobs = vec![];
-        while tokens.len() < MAX_NEW_TOKENS {
-            let step = self.model.step(&cross, &mut cache, &prompt)?;
-            let mut logits = step.logits;
-            self.suppress(&mut logits, tokens.is_empty(), end_of_text);
-            let Some((best, _)) = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
-            else {
-                break;
-            };
-            let best = best as u32;
-            if best == end_of_text {
+        let decoded = self.decode(&cross, false, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        Ok(WindowText {
+            text: self.tokenizer.decode(&decoded.tokens)?.trim().to_string(),
+            tokens: decoded.tokens,
+            logprobs: decoded.logprobs,
+        })
+    }
+
+    /// Transcribes up to 30 s of 16 kHz mono audio into timestamped segments, greedily
+    /// (temperature 0, no fallback).
+    pub fn transcribe_window_timestamped(
+        &self,
+        samples_16k: &[f32],
+    ) -> Result<TimedWindow, EngineError> {
+        let window_frames = (samples_16k.len() / HOP_LENGTH).min(N_FRAMES);
+        let mel = self.mel.model_input(samples_16k);
+        let cross = self.model.encode(mel.values())?;
+        let decoded = self.decode(&cross, true, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        self.timed_window(decoded, 0.0, window_frames)
+    }
+
+    /// Transcribes 16 kHz mono audio of any length into segments with word times.
+    ///
+    /// As transcribe.py: 30 s windows starting at `seek`; each window is decoded greedily and,
+    /// when its text compresses too well (a repetition loop) or its tokens are too unlikely,
+    /// again at 0.2, 0.4 … 1.0 with seeded sampling (one sample per temperature, where whisper
+    /// takes the best of five); windows that the model calls silent are skipped. The next
+    /// window starts after the last complete segment, or after this window when it ended with
+    /// a single timestamp or had no segment pair. Not done: conditioning on the previous
+    /// window's text (`<|startofprev|>`).
+    pub fn transcribe(&self, samples_16k: &[f32]) -> Result<Vec<Segment>, EngineError> {
+        let content_frames = samples_16k.len() / HOP_LENGTH;
+        let mut rng = Rng::new(SAMPLING_SEED);
+        let mut seek = 0;
+        let mut out = Vec::new();
+        while seek < content_frames {
+            let window_frames = (content_frames - seek).min(N_FRAMES);
+            let start = seek * HOP_LENGTH;
+            let end = (start + window_frames * HOP_LENGTH).min(samples_16k.len());
+            let offset_secs = (seek * HOP_LENGTH) as f64 / f64::from(SAMPLE_RATE_HZ);
+            let mel = self.mel.model_input(&samples_16k[start..end]);
+            let cross = self.model.encode(mel.values())?;
+            let window = self.decode_with_fallback(&cross, window_frames, &mut rng)?;
+            let silent = window.no_speech_prob > NO_SPEECH_THRESHOLD
+                && window.avg_logprob < LOGPROB_THRESHOLD;
+            if silent {
+                seek += window_frames;
+                continue;
+            }
+            let mut words = self.word_timings(&cross, &window.segments, window_frames)?;
+            snap_to_sound(&mut words, &samples_16k[start..end]);
+            out.extend(place_segments(&window.segments, words, offset_secs));
+            // A window whose segments give no time to seek by still moves on.
+            seek += window.seek_frames.max(1);
+        }
+        Ok(out)
+    }
+
+    /// transcribe.py `decode_with_fallback`: greedy first, then hotter until the output
+    /// neither repeats itself nor is improbable (unless it is silence); the last try stands.
+    fn decode_with_fallback(
+        &self,
+        cross: &CrossAttention,
+        window_frames: usize,
+        rng: &mut Rng,
+    ) -> Result<TimedWindow, EngineError> {
+        let mut result = None;
+        for &temperature in &TEMPERATURES {
+            let decoded = self.decode(cross, true, temperature, rng)?;
+            let window = self.timed_window(decoded, temperature, window_frames)?;
+            let repetitive = window.compression_ratio > COMPRESSION_RATIO_THRESHOLD;
+            let improbable = window.avg_logprob < LOGPROB_THRESHOLD;
+            let silence = window.no_speech_prob > NO_SPEECH_THRESHOLD && improbable;
+            let done = silence || !(repetitive || improbable);
+            result = Some(window);
+            if done {
                 break;
             }
-            logprobs.push(log_softmax_at(&logits, best as usize));
-            tokens.push(best);
-            prompt = vec![best];
         }
-        Ok(WindowText {
-            text: self.tokenizer.decode(&tokens)?.trim().to_string(),
+        result.ok_or_else(|| ModelError::Run("no temperature to decode at".into()).into())
+    }
+
+    fn timed_window(
+        &self,
+        decoded: Decoded,
+        temperature: f32,
+        window_frames: usize,
+    ) -> Result<TimedWindow, EngineError> {
+        let special = *self.tokenizer.special();
+        let split = split_segments(&decoded.tokens, &decoded.logprobs, &special, window_frames);
+        let mut segments = Vec::with_capacity(split.segments.len());
+        for s in split.segments {
+            segments.push(WindowSegment {
+                start_secs: s.start_secs,
+                end_secs: s.end_secs,
+                text: self.tokenizer.decode(&s.tokens)?,
+                tokens: s.tokens,
+                logprobs: s.logprobs,
+            });
+        }
+        let text = self.tokenizer.decode(&decoded.tokens)?;
+        Ok(TimedWindow {
+            segments,
+            avg_logprob: decoded.sum_logprob / (decoded.tokens.len() + 1) as f32,
+            compression_ratio: compression_ratio(&text),
+            tokens: decoded.tokens,
+            logprobs: decoded.logprobs,
+            seek_frames: split.seek_frames,
+            no_speech_prob: decoded.no_speech_prob,
+            temperature,
+        })
+    }
+
+    /// The decoding loop: greedy at temperature 0, otherwise sampling from
+    /// `softmax(logits / temperature)`.
+    fn decode(
+        &self,
+        cross: &CrossAttention,
+        timestamps: bool,
+        temperature: f32,
+        rng: &mut Rng,
+    ) -> Result<Decoded, EngineError> {
+        let mut cache = self.model.empty_cache(cross)?;
+        let special = *self.tokenizer.special();
+        let mut prompt = vec![special.start_of_transcript];
+        if !timestamps {
+            prompt.push(special.no_timestamps);
+        }
+        let mut tokens = vec![];
+        let mut logprobs = vec![];
+        let mut sum_logprob = 0.0;
+        let mut no_speech_prob = 0.0;
+        while tokens.len() < MAX_NEW_TOKENS {
+            let step = self.model.step(cross, &mut cache, &prompt)?;
+            let mut logits = step.logits;
+            // decoding.py reads `<|nospeech|>` from the logits at `<|startoftranscript|>`,
+            // the only input of the first call when timestamps are on.
+            if tokens.is_empty() && prompt.len() == 1 {
+                if let Some(id) = special.no_speech {
+                    no_speech_prob = log_softmax_at(&logits, id as usize).exp();
+                }
+            }
+            self.suppress(&mut logits, tokens.is_empty(), timestamps);
+            if timestamps {
+                apply_timestamp_rules(&mut logits, &tokens, &special);
+            }
+            let Some(next) = choose(&logits, temperature, rng) else {
+                break;
+            };
+            let logprob = log_softmax_at(&logits, next as usize);
+            sum_logprob += logprob;
+            if next == special.end_of_text {
+                break;
+            }
+            logprobs.push(logprob);
+            tokens.push(next);
+            prompt = vec![next];
+        }
+        Ok(Decoded {
             tokens,
             logprobs,
+            sum_logprob,
+            no_speech_prob,
         })
     }
 
     /// Masks what may not come next: the model's suppress lists, every special token but
-    /// end-of-text (this loop asks for no timestamps), and at the start a blank or the end.
-    fn suppress(&self, logits: &mut [f32], first: bool, end_of_text: u32) {
+    /// end-of-text (and the timestamps when asked for), and at the start a blank or the end.
+    fn suppress(&self, logits: &mut [f32], first: bool, timestamps: bool) {
         let ban = |logits: &mut [f32], id: u32| {
             if let Some(l) = logits.get_mut(id as usize) {
                 *l = f32::NEG_INFINITY;
@@ -102,10 +304,399 @@ impl Engine {
                 ban(logits, id);
             }
         }
-        for id in end_of_text + 1..logits.len() as u32 {
+        let special = self.tokenizer.special();
+        let specials_end = if timestamps {
+            special.timestamp_begin
+        } else {
+            logits.len() as u32
+        };
+        for id in special.end_of_text + 1..specials_end {
             ban(logits, id);
         }
     }
+
+    /// Word times for a window's segments (timing.py `find_alignment`): one decoder call over
+    /// `<|startoftranscript|> <|notimestamps|> text… <|endoftext|>` gives the alignment heads'
+    /// attention, DTW follows it through the window's audio frames. Token probabilities come
+    /// from the decoding (the aligning call returns logits for its last token only).
+    fn word_timings(
+        &self,
+        cross: &CrossAttention,
+        segments: &[WindowSegment],
+        window_frames: usize,
+    ) -> Result<Vec<WordTiming>, EngineError> {
+        let special = self.tokenizer.special();
+        let mut text_tokens = Vec::new();
+        let mut probs = Vec::new();
+        for segment in segments {
+            for (&token, &logprob) in segment.tokens.iter().zip(&segment.logprobs) {
+                if token < special.end_of_text {
+                    text_tokens.push(token);
+                    probs.push(logprob.exp());
+                }
+            }
+        }
+        if text_tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = vec![special.start_of_transcript, special.no_timestamps];
+        input.extend_from_slice(&text_tokens);
+        input.push(special.end_of_text);
+        let mut cache = self.model.empty_cache(cross)?;
+        let step = self.model.step(cross, &mut cache, &input)?;
+        let n_frames = step.alignment.len() / (step.alignment_heads * input.len()).max(1);
+        let attention =
+            AlignmentAttention::new(step.alignment_heads, input.len(), n_frames, step.alignment)?;
+        let matrix = alignment_matrix(
+            &attention,
+            AttentionScores::Probabilities,
+            window_frames / INPUT_STRIDE,
+            MEDIAN_FILTER_WIDTH,
+        )?;
+        // From `<|notimestamps|>` (predicting the first text token) to the last text token
+        // (predicting end-of-text): timing.py `matrix[len(sot_sequence):-1]`.
+        let matrix = matrix.select_rows(1..input.len() - 1)?;
+        let mut word_input = text_tokens;
+        word_input.push(special.end_of_text);
+        let words = self.tokenizer.split_to_words(&word_input, None)?;
+        let mut timings = find_alignment(&matrix, &words, &probs)?;
+        merge_punctuations(&mut timings, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS);
+        Ok(timings)
+    }
+}
+
+/// Whisper's `ApplyTimestampRules` (decoding.py), given the tokens sampled so far in this
+/// window (after the start-of-transcript sequence):
+/// - timestamps come in pairs, except that a lone one may precede end-of-text;
+/// - the first token is a timestamp no later than [`MAX_INITIAL_TIMESTAMP_SECS`];
+/// - timestamps never decrease, and a segment has a non-zero length;
+/// - when the timestamps together are likelier than any text token, a timestamp comes next.
+pub fn apply_timestamp_rules(logits: &mut [f32], sampled: &[u32], special: &SpecialTokens) {
+    let n = logits.len();
+    let begin = (special.timestamp_begin as usize).min(n);
+    let end_of_text = (special.end_of_text as usize).min(n);
+    let ban = |logits: &mut [f32], range: std::ops::Range<usize>| {
+        let range = range.start.min(n)..range.end.min(n);
+        for l in &mut logits[range] {
+            *l = f32::NEG_INFINITY;
+        }
+    };
+    if let Some(l) = logits.get_mut(special.no_timestamps as usize) {
+        *l = f32::NEG_INFINITY;
+    }
+    let is_timestamp = |t: u32| t >= special.timestamp_begin;
+    let last_was_timestamp = sampled.last().is_some_and(|&t| is_timestamp(t));
+    let penultimate_was_timestamp = sampled.len() < 2 || is_timestamp(sampled[sampled.len() - 2]);
+    if last_was_timestamp {
+        if penultimate_was_timestamp {
+            // A pair just closed (or the window just opened): text or end-of-text next.
+            ban(logits, begin..n);
+        } else {
+            // A segment's text just ended: its closing timestamp, or the end.
+            ban(logits, 0..end_of_text);
+        }
+    }
+    if let Some(&last) = sampled.iter().rev().find(|&&t| is_timestamp(t)) {
+        // The next segment may open at the time the previous closed; otherwise time moves on.
+        let floor = if last_was_timestamp && !penultimate_was_timestamp {
+            last
+        } else {
+            last + 1
+        };
+        ban(logits, begin..floor as usize);
+    }
+    if sampled.is_empty() {
+        ban(logits, 0..begin);
+        let last_allowed =
+            begin + (MAX_INITIAL_TIMESTAMP_SECS / TIMESTAMP_STEP_SECS).round() as usize;
+        ban(logits, last_allowed + 1..n);
+    }
+    // Same normaliser on both sides, so raw logits compare as log-probabilities do.
+    let timestamp_logsumexp = log_sum_exp(&logits[begin..]);
+    let max_text = logits[..begin]
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    if timestamp_logsumexp > max_text {
+        ban(logits, 0..begin);
+    }
+}
+
+/// Segments cut out of a window's tokens, with the seek they imply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitTokens {
+    pub segments: Vec<TokenSegment>,
+    /// How far to move the window, in mel frames.
+    pub seek_frames: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSegment {
+    pub start_secs: f64,
+    pub end_secs: f64,
+    pub tokens: Vec<u32>,
+    pub logprobs: Vec<f32>,
+}
+
+/// transcribe.py's segmentation of one window's tokens (end-of-text excluded): cut after each
+/// pair of consecutive timestamps; a single timestamp at the end closes the last segment and
+/// the whole window is consumed, otherwise the unfinished tail is dropped and the next window
+/// starts at the last complete segment's end. Without any pair, the window is one segment up
+/// to its last timestamp (or its full length).
+pub fn split_segments(
+    tokens: &[u32],
+    logprobs: &[f32],
+    special: &SpecialTokens,
+    window_frames: usize,
+) -> SplitTokens {
+    let begin = special.timestamp_begin;
+    let is_timestamp = |t: u32| t >= begin;
+    let secs = |t: u32| f64::from(t - begin) * TIMESTAMP_STEP_SECS;
+    let text_of = |range: std::ops::Range<usize>| {
+        let (mut t, mut p) = (Vec::new(), Vec::new());
+        for i in range {
+            if !is_timestamp(tokens[i]) {
+                t.push(tokens[i]);
+                p.push(logprobs.get(i).copied().unwrap_or(0.0));
+            }
+        }
+        (t, p)
+    };
+    let n = tokens.len();
+    let single_timestamp_ending =
+        n >= 2 && !is_timestamp(tokens[n - 2]) && is_timestamp(tokens[n - 1]);
+    let mut cuts: Vec<usize> = (1..n)
+        .filter(|&i| is_timestamp(tokens[i]) && is_timestamp(tokens[i - 1]))
+        .collect();
+    if cuts.is_empty() {
+        let last_timestamp = tokens.iter().rev().find(|&&t| is_timestamp(t));
+        let end_secs = match last_timestamp {
+            Some(&t) if t != begin => secs(t),
+            _ => window_frames as f64 * HOP_LENGTH as f64 / f64::from(SAMPLE_RATE_HZ),
+        };
+        let (text, probs) = text_of(0..n);
+        let segments = if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![TokenSegment {
+                start_secs: 0.0,
+                end_secs,
+                tokens: text,
+                logprobs: probs,
+            }]
+        };
+        return SplitTokens {
+            segments,
+            seek_frames: window_frames,
+        };
+    }
+    if single_timestamp_ending {
+        cuts.push(n);
+    }
+    let mut segments = Vec::new();
+    let mut last = 0;
+    for &cut in &cuts {
+        let sliced = &tokens[last..cut];
+        let (Some(&first), Some(&final_token)) = (sliced.first(), sliced.last()) else {
+            continue;
+        };
+        let (text, probs) = text_of(last..cut);
+        if is_timestamp(first) && is_timestamp(final_token) && !text.is_empty() {
+            segments.push(TokenSegment {
+                start_secs: secs(first),
+                end_secs: secs(final_token),
+                tokens: text,
+                logprobs: probs,
+            });
+        }
+        last = cut;
+    }
+    let seek_frames = if single_timestamp_ending {
+        window_frames
+    } else {
+        (tokens[last - 1].saturating_sub(begin)) as usize * INPUT_STRIDE
+    };
+    SplitTokens {
+        segments,
+        seek_frames,
+    }
+}
+
+/// The window's segments moved to `offset_secs`, with their words (timing.py
+/// `add_word_timestamps`: words go to the segment holding their first token; a first word
+/// that starts well before its segment's start timestamp starts at it instead, no earlier than
+/// one median word length before its end; a segment then spans its words).
+fn place_segments(
+    segments: &[WindowSegment],
+    timings: Vec<WordTiming>,
+    offset_secs: f64,
+) -> Vec<Segment> {
+    let mut durations: Vec<f64> = timings
+        .iter()
+        .filter(|w| !w.text.is_empty())
+        .map(|w| w.end_secs - w.start_secs)
+        .filter(|&d| d > 0.0)
+        .collect();
+    durations.sort_by(f64::total_cmp);
+    let median_duration = durations
+        .get(durations.len() / 2)
+        .copied()
+        .unwrap_or(0.0)
+        .min(0.7);
+    let mut out = Vec::with_capacity(segments.len());
+    let mut token_start = 0;
+    let mut timings = timings
+        .into_iter()
+        .filter(|w| !w.text.is_empty())
+        .peekable();
+    for segment in segments {
+        let token_end = token_start + segment.tokens.len();
+        let mut words: Vec<Word> = Vec::new();
+        while let Some(timing) = timings.next_if(|w| w.tokens.start < token_end) {
+            words.push(Word {
+                start_secs: timing.start_secs,
+                end_secs: timing.end_secs,
+                text: timing.text,
+                probability: timing.probability,
+            });
+        }
+        token_start = token_end;
+        let (mut start_secs, mut end_secs) = (segment.start_secs, segment.end_secs);
+        if let Some(first) = words.first_mut() {
+            if start_secs < first.end_secs && start_secs - 0.5 > first.start_secs {
+                first.start_secs = (first.end_secs - median_duration).min(start_secs).max(0.0);
+            }
+        }
+        if let (Some(first), Some(last)) = (words.first(), words.last()) {
+            start_secs = first.start_secs;
+            end_secs = last.end_secs;
+        }
+        for w in &mut words {
+            w.start_secs += offset_secs;
+            w.end_secs += offset_secs;
+        }
+        let text = segment.text.trim().to_string();
+        if text.is_empty() {
+            continue;
+        }
+        out.push(Segment {
+            start_secs: start_secs + offset_secs,
+            end_secs: end_secs + offset_secs,
+            text,
+            words,
+        });
+    }
+    out
+}
+
+/// Frames (10 ms) whose RMS is below this fraction of the window's loud level (95th
+/// percentile) count as silence for [`snap_to_sound`].
+const SILENCE_FRACTION: f32 = 0.05;
+
+/// Moves word edges that DTW left in silence onto the sound: a start forward to the first
+/// audible 10 ms frame of the word, an end back after its last. DTW over attention cannot tell
+/// where in a pause one word ends and the next begins (it puts boundaries anywhere in the gap,
+/// and always starts the first word at the window's start); the audio's energy can. Words with
+/// no audible frame, and audio with no quiet frame (noise), are left as they are. Not in
+/// whisper, whose `add_word_timestamps` patches the first word with duration heuristics instead.
+pub fn snap_to_sound(words: &mut [WordTiming], samples_16k: &[f32]) {
+    let rms: Vec<f32> = samples_16k
+        .chunks(HOP_LENGTH)
+        .map(|c| (c.iter().map(|x| x * x).sum::<f32>() / c.len() as f32).sqrt())
+        .collect();
+    let mut sorted = rms.clone();
+    sorted.sort_by(f32::total_cmp);
+    let Some(&loud) = sorted.get(sorted.len() * 95 / 100) else {
+        return;
+    };
+    let threshold = loud * SILENCE_FRACTION;
+    let audible: Vec<bool> = rms.iter().map(|&r| r > threshold && r > 0.0).collect();
+    if audible.iter().all(|&a| a) {
+        return;
+    }
+    let frame_secs = HOP_LENGTH as f64 / f64::from(SAMPLE_RATE_HZ);
+    for word in words.iter_mut().filter(|w| !w.text.is_empty()) {
+        let first = (word.start_secs / frame_secs).round() as usize;
+        let last = ((word.end_secs / frame_secs).round() as usize).min(audible.len());
+        if first >= last {
+            continue;
+        }
+        let Some(on) = audible[first..last].iter().position(|&a| a) else {
+            continue;
+        };
+        let off = audible[first..last].iter().rposition(|&a| a).unwrap_or(on);
+        word.start_secs = (first + on) as f64 * frame_secs;
+        word.end_secs = (first + off + 1) as f64 * frame_secs;
+    }
+}
+
+/// transcribe.py's `compression_ratio`: UTF-8 length over zlib-compressed length (level 6,
+/// Python's default). Looping text compresses far better than speech.
+pub fn compression_ratio(text: &str) -> f64 {
+    if text.is_empty() {
+        return 0.0;
+    }
+    let compressed = miniz_oxide::deflate::compress_to_vec_zlib(text.as_bytes(), 6);
+    text.len() as f64 / compressed.len().max(1) as f64
+}
+
+/// The next token: the best at temperature 0, else a draw from `softmax(logits / temperature)`.
+fn choose(logits: &[f32], temperature: f32, rng: &mut Rng) -> Option<u32> {
+    let best = logits
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_finite())
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)?;
+    if temperature <= 0.0 {
+        return Some(best as u32);
+    }
+    let max = logits[best];
+    let weights: Vec<f64> = logits
+        .iter()
+        .map(|&l| f64::from((l - max) / temperature).exp())
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut target = rng.next_f64() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if *w > 0.0 {
+            if target < *w {
+                return Some(i as u32);
+            }
+            target -= w;
+        }
+    }
+    Some(best as u32)
+}
+
+/// SplitMix64: a tiny, seedable generator, enough for token sampling and the same everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn log_sum_exp(values: &[f32]) -> f32 {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    max + values.iter().map(|v| (v - max).exp()).sum::<f32>().ln()
 }
 
 /// log(softmax(logits)[index]), computed stably.
@@ -121,6 +712,30 @@ fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
 mod tests {
     use super::*;
 
+    /// tiny.en's layout: 50256 end-of-text, 50257 start, 50362 no-timestamps, 50363 `<|0.00|>`.
+    fn special() -> SpecialTokens {
+        SpecialTokens {
+            end_of_text: 50256,
+            start_of_transcript: 50257,
+            translate: None,
+            transcribe: None,
+            start_of_lm: None,
+            start_of_prev: None,
+            no_speech: None,
+            no_timestamps: 50362,
+            timestamp_begin: 50363,
+        }
+    }
+
+    const TS: u32 = 50363;
+    const VOCAB: usize = 50363 + 1501;
+
+    fn allowed(logits: &[f32]) -> Vec<usize> {
+        (0..logits.len())
+            .filter(|&i| logits[i].is_finite())
+            .collect()
+    }
+
     #[test]
     fn log_softmax_matches_the_definition() {
         let logits = [1.0f32, 2.0, 3.0, f32::NEG_INFINITY];
@@ -129,5 +744,142 @@ mod tests {
             assert!((log_softmax_at(&logits, i) - (l.exp() / total).ln()).abs() < 1e-6);
         }
         assert_eq!(log_softmax_at(&logits, 3), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn first_token_is_an_early_timestamp() {
+        let mut logits = vec![0.0f32; VOCAB];
+        logits[100] = 50.0; // a very likely text token must still wait
+        apply_timestamp_rules(&mut logits, &[], &special());
+        let allowed = allowed(&logits);
+        assert_eq!(allowed.first(), Some(&(TS as usize)));
+        assert_eq!(allowed.last(), Some(&(TS as usize + 50)));
+        assert_eq!(allowed.len(), 51);
+    }
+
+    #[test]
+    fn timestamps_pair_up_and_never_go_back() {
+        let s = special();
+        // After `<|0.50|> text`: text, end-of-text or a timestamp after 0.50 s.
+        // Text at logit 10 outweighs all timestamps at 0 (e^10 > 1501), so nothing is forced.
+        let mut logits = vec![0.0f32; VOCAB];
+        logits[..TS as usize].fill(10.0);
+        apply_timestamp_rules(&mut logits, &[TS + 25, 200], &s);
+        assert!(logits[200].is_finite() && logits[50256].is_finite());
+        assert!(logits[TS as usize + 25].is_infinite());
+        assert!(logits[TS as usize + 26].is_finite());
+        assert!(logits[50362].is_infinite());
+        // After `<|0.50|> text <|1.00|>`: only timestamps from 1.00 s, or the end.
+        let mut logits = vec![0.0f32; VOCAB];
+        logits[50256] = 10.0;
+        apply_timestamp_rules(&mut logits, &[TS + 25, 200, TS + 50], &s);
+        // (Specials other than these are `Engine::suppress`'s job.)
+        let open: Vec<usize> = allowed(&logits)
+            .into_iter()
+            .filter(|&i| i < 50257 || i >= TS as usize)
+            .collect();
+        assert_eq!(open[0], 50256);
+        assert_eq!(open[1], TS as usize + 50);
+        assert_eq!(open.len(), 1 + VOCAB - (TS as usize + 50));
+        // After a closed pair: text or the end, no timestamp.
+        let mut logits = vec![0.0f32; VOCAB];
+        apply_timestamp_rules(&mut logits, &[TS, 200, TS + 50, TS + 50], &s);
+        assert!(allowed(&logits).iter().all(|&i| i < TS as usize));
+    }
+
+    #[test]
+    fn likely_timestamps_beat_the_best_text_token() {
+        // 1000 timestamps at logit 0 outweigh one text token at logit 5 (e^5 ≈ 148).
+        let mut logits = vec![0.0f32; VOCAB];
+        logits[200] = 5.0;
+        apply_timestamp_rules(&mut logits, &[TS, 200], &special());
+        assert!(logits[200].is_infinite());
+        // At logit 10 (e^10 ≈ 22026 > 1500) the text token stays.
+        let mut logits = vec![0.0f32; VOCAB];
+        logits[200] = 10.0;
+        apply_timestamp_rules(&mut logits, &[TS, 200], &special());
+        assert!(logits[200].is_finite());
+    }
+
+    #[test]
+    fn segments_are_cut_at_timestamp_pairs() {
+        let s = special();
+        let tokens = [TS, 10, 11, TS + 100, TS + 100, 12, TS + 200];
+        let logprobs = [-0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7];
+        let split = split_segments(&tokens, &logprobs, &s, N_FRAMES);
+        assert_eq!(split.seek_frames, N_FRAMES, "single timestamp ending");
+        assert_eq!(split.segments.len(), 2);
+        assert_eq!(split.segments[0].tokens, vec![10, 11]);
+        assert_eq!(split.segments[0].logprobs, vec![-0.2, -0.3]);
+        assert!((split.segments[0].end_secs - 2.0).abs() < 1e-9);
+        assert!((split.segments[1].start_secs - 2.0).abs() < 1e-9);
+        assert!((split.segments[1].end_secs - 4.0).abs() < 1e-9);
+
+        // An unfinished last segment is dropped and the window resumes where it began.
+        let tokens = [TS, 10, TS + 100, TS + 150, 12, 13];
+        let split = split_segments(&tokens, &[0.0; 6], &s, N_FRAMES);
+        assert_eq!(split.segments.len(), 1);
+        assert_eq!(split.seek_frames, 200, "2.00 s = 200 mel frames");
+    }
+
+    #[test]
+    fn a_window_without_pairs_is_one_segment() {
+        let s = special();
+        let split = split_segments(&[TS, 10, 11, TS + 150], &[0.0; 4], &s, 2000);
+        assert_eq!(split.segments.len(), 1);
+        assert!((split.segments[0].end_secs - 3.0).abs() < 1e-9);
+        assert_eq!(split.seek_frames, 2000);
+        let split = split_segments(&[TS, 10], &[0.0; 2], &s, 2000);
+        assert!((split.segments[0].end_secs - 20.0).abs() < 1e-9);
+        assert!(split_segments(&[], &[], &s, 2000).segments.is_empty());
+    }
+
+    #[test]
+    fn word_edges_move_onto_the_sound() {
+        // Silence, then a tone from 0.50 s to 0.80 s, then silence to 1.2 s.
+        let samples: Vec<f32> = (0..19_200)
+            .map(|i| {
+                if (8_000..12_800).contains(&i) {
+                    (i as f32 * 0.3).sin()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let word = |text: &str, start_secs, end_secs| WordTiming {
+            text: text.into(),
+            tokens: 0..1,
+            start_secs,
+            end_secs,
+            probability: 1.0,
+        };
+        let mut words = vec![word(" tone", 0.0, 1.1), word(" none", 1.1, 1.2)];
+        snap_to_sound(&mut words, &samples);
+        assert!((words[0].start_secs - 0.5).abs() < 1e-9, "{words:?}");
+        assert!((words[0].end_secs - 0.8).abs() < 1e-9, "{words:?}");
+        assert_eq!((words[1].start_secs, words[1].end_secs), (1.1, 1.2));
+    }
+
+    #[test]
+    fn repetition_compresses_well() {
+        let speech = "The quick brown fox jumps over the lazy dog.";
+        assert!(compression_ratio(speech) < COMPRESSION_RATIO_THRESHOLD);
+        let looping = " I'm going to go.".repeat(20);
+        assert!(compression_ratio(&looping) > COMPRESSION_RATIO_THRESHOLD);
+        assert_eq!(compression_ratio(""), 0.0);
+    }
+
+    #[test]
+    fn sampling_follows_the_softmax() {
+        let mut rng = Rng::new(1);
+        let logits = [0.0f32, (3.0f32).ln(), f32::NEG_INFINITY];
+        let mut counts = [0usize; 3];
+        for _ in 0..20_000 {
+            counts[choose(&logits, 1.0, &mut rng).unwrap() as usize] += 1;
+        }
+        assert_eq!(counts[2], 0);
+        let share = counts[1] as f64 / 20_000.0;
+        assert!((share - 0.75).abs() < 0.02, "{share}");
+        assert_eq!(choose(&logits, 0.0, &mut rng), Some(1));
     }
 }

@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use reelsmith_speech::audio::read_wav_16k_mono;
+use std::process::Command;
+use std::time::Instant;
+
+use reelsmith_speech::audio::{read_wav_16k_mono, read_wav_mono, resample};
 use reelsmith_speech::mel::{N_FRAMES, N_MELS};
 use reelsmith_speech::model::WhisperModel;
 use reelsmith_speech::transcribe::Engine;
@@ -80,6 +83,29 @@ fn random_model_shapes_and_cache() {
     );
 }
 
+/// Random weights produce babble that loops: every window goes through the temperature
+/// fallback, seeking and word timing, and the result must still be well-formed.
+#[test]
+fn random_model_long_form_stays_well_formed() {
+    let engine = engine("whisper-random");
+    let audio: Vec<f32> = (0..35 * 16_000)
+        .map(|i| 0.3 * ((i as f32 * 0.05).sin() + (i as f32 * 0.0173).sin()))
+        .collect();
+    let segments = engine.transcribe(&audio).unwrap();
+    let mut previous_start = -1.0;
+    for s in &segments {
+        assert!(s.start_secs >= previous_start, "{s:?}");
+        assert!(s.start_secs >= 0.0 && s.end_secs <= 35.5, "{s:?}");
+        for w in &s.words {
+            assert!(
+                w.start_secs >= 0.0 && w.end_secs <= 35.5 && w.end_secs >= w.start_secs,
+                "{w:?}"
+            );
+        }
+        previous_start = s.start_secs;
+    }
+}
+
 fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
@@ -130,4 +156,206 @@ fn tiny_en_transcribes_the_speech_fixture() {
     );
     assert_eq!(out.tokens.len(), out.logprobs.len());
     assert!(out.logprobs.iter().all(|p| *p <= 0.0 && p.is_finite()));
+}
+
+fn speech_fixture() -> (Vec<f32>, Vec<String>) {
+    let audio = read_wav_16k_mono(&std::fs::read(fixture("speech.wav")).unwrap()).unwrap();
+    let reference = words(&std::fs::read_to_string(fixture("speech.txt")).unwrap());
+    (audio, reference)
+}
+
+#[test]
+fn tiny_en_timestamped_window_gives_ordered_segments() {
+    let engine = engine("whisper-tiny.en");
+    let (audio, reference) = speech_fixture();
+    let duration_secs = audio.len() as f64 / 16_000.0;
+    let started = Instant::now();
+    let window = engine.transcribe_window_timestamped(&audio).unwrap();
+    eprintln!(
+        "timestamped window: {} tokens in {:.2} s",
+        window.tokens.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let text: String = window.segments.iter().map(|s| s.text.as_str()).collect();
+    let error = wer(&reference, &words(&text));
+    assert!(error <= 0.10, "WER {:.1}% for {text:?}", error * 100.0);
+    assert!(!window.segments.is_empty());
+    // The sampled stream really is timestamped: it opens with an early timestamp.
+    let first = engine.tokenizer().timestamp_secs(window.tokens[0]);
+    assert!(first.is_some_and(|t| t <= 1.0), "{first:?}");
+    let mut previous_end = 0.0;
+    for s in &window.segments {
+        assert!(s.start_secs >= previous_end - 1e-9, "{:?}", window.segments);
+        assert!(s.end_secs > s.start_secs, "{s:?}");
+        assert_eq!(s.tokens.len(), s.logprobs.len());
+        assert!(s.logprobs.iter().all(|p| *p <= 0.0 && p.is_finite()));
+        previous_end = s.end_secs;
+    }
+    assert!(
+        previous_end <= duration_secs + 1.0,
+        "{previous_end} > {duration_secs}"
+    );
+}
+
+#[test]
+fn tiny_en_long_form_finds_every_copy() {
+    let engine = engine("whisper-tiny.en");
+    let (speech, reference) = speech_fixture();
+    let gap = vec![0.0f32; 12 * 16_000];
+    let mut audio = Vec::new();
+    let mut spans = Vec::new();
+    for copy in 0..3 {
+        if copy > 0 {
+            audio.extend_from_slice(&gap);
+        }
+        let start = audio.len() as f64 / 16_000.0;
+        audio.extend_from_slice(&speech);
+        spans.push((start, audio.len() as f64 / 16_000.0));
+    }
+    let duration_secs = audio.len() as f64 / 16_000.0;
+    assert!(duration_secs > 30.0);
+    let started = Instant::now();
+    let segments = engine.transcribe(&audio).unwrap();
+    eprintln!(
+        "long form: {duration_secs:.1} s in {:.1} s: {:?}",
+        started.elapsed().as_secs_f64(),
+        segments
+            .iter()
+            .map(|s| (s.start_secs, s.end_secs, &s.text))
+            .collect::<Vec<_>>()
+    );
+    let text: Vec<String> = segments.iter().flat_map(|s| words(&s.text)).collect();
+    let repeated: Vec<String> = (0..3).flat_map(|_| reference.clone()).collect();
+    let error = wer(&repeated, &text);
+    assert!(error <= 0.10, "WER {:.1}% for {text:?}", error * 100.0);
+    // Each copy's words are in the segments lying within that copy's time (±1 s).
+    for &(start, end) in &spans {
+        let copy: Vec<String> = segments
+            .iter()
+            .filter(|s| s.start_secs >= start - 1.0 && s.end_secs <= end + 1.0)
+            .flat_map(|s| words(&s.text))
+            .collect();
+        let error = wer(&reference, &copy);
+        assert!(error <= 0.10, "copy at {start:.1} s: {copy:?}");
+    }
+    let mut previous_start = -1.0;
+    for s in &segments {
+        assert!(s.start_secs > previous_start, "{s:?}");
+        assert!(
+            s.start_secs >= 0.0 && s.end_secs <= duration_secs + 0.5,
+            "{s:?}"
+        );
+        assert!(s.end_secs >= s.start_secs, "{s:?}");
+        previous_start = s.start_secs;
+    }
+}
+
+/// Samples from the first to the last 10 ms frame whose RMS reaches 5 % of the loudest frame's.
+fn trim_silence(samples: &[f32], rate_hz: u32) -> &[f32] {
+    let frame = (rate_hz / 100) as usize;
+    let rms: Vec<f32> = samples
+        .chunks(frame)
+        .map(|c| (c.iter().map(|x| x * x).sum::<f32>() / c.len() as f32).sqrt())
+        .collect();
+    let loudest = rms.iter().copied().fold(0.0f32, f32::max);
+    let loud = |r: &&f32| **r >= 0.05 * loudest;
+    let first = rms.iter().position(|r| loud(&r)).unwrap();
+    let last = rms.len() - 1 - rms.iter().rev().position(|r| loud(&r)).unwrap();
+    &samples[first * frame..((last + 1) * frame).min(samples.len())]
+}
+
+/// Separately synthesised words placed at known times with silence between them.
+fn spaced_words(list: &[&str]) -> (Vec<f32>, Vec<f64>) {
+    let dir = std::env::temp_dir().join(format!("reelsmith-words-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut audio = Vec::new();
+    let mut starts = Vec::new();
+    let mut rate = None;
+    for (i, word) in list.iter().enumerate() {
+        let path = dir.join(format!("{word}.wav"));
+        let status = Command::new("flite")
+            .args(["-voice", "rms", "-t", word, "-o"])
+            .arg(&path)
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("flite could not run ({e}); install flite (apt-get install flite)")
+            });
+        assert!(status.success(), "flite failed on {word:?}");
+        let wav = read_wav_mono(&std::fs::read(&path).unwrap()).unwrap();
+        let hz = *rate.get_or_insert(wav.sample_rate_hz);
+        assert_eq!(hz, wav.sample_rate_hz);
+        let gap_secs = if i == 0 {
+            0.6
+        } else {
+            0.4 + 0.1 * (i % 5) as f64
+        };
+        audio.extend(std::iter::repeat_n(
+            0.0f32,
+            (gap_secs * f64::from(hz)) as usize,
+        ));
+        starts.push(audio.len() as f64 / f64::from(hz));
+        audio.extend_from_slice(trim_silence(&wav.samples, hz));
+    }
+    audio.extend(std::iter::repeat_n(0.0f32, hz_or(rate) as usize));
+    std::fs::remove_dir_all(&dir).ok();
+    (resample(&audio, hz_or(rate), 16_000).unwrap(), starts)
+}
+
+fn hz_or(rate: Option<u32>) -> u32 {
+    rate.unwrap()
+}
+
+#[test]
+fn tiny_en_word_starts_match_where_words_were_placed() {
+    let list = [
+        "yesterday",
+        "morning",
+        "people",
+        "walked",
+        "through",
+        "beautiful",
+        "garden",
+        "quietly",
+    ];
+    let (mut audio, starts) = spaced_words(&list);
+    // A room's noise floor under everything (about -45 dBFS), so pauses are not digital silence.
+    let mut seed = 0x9E37_79B9u32;
+    for x in &mut audio {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *x += (seed >> 8) as f32 / (1u32 << 24) as f32 * 0.011 - 0.0055;
+    }
+    let engine = engine("whisper-tiny.en");
+    let segments = engine.transcribe(&audio).unwrap();
+    let found: Vec<(String, f64, f64)> = segments
+        .iter()
+        .flat_map(|s| &s.words)
+        .map(|w| (words(&w.text).concat(), w.start_secs, w.end_secs))
+        .collect();
+    eprintln!("placed at {starts:.2?}\nfound {found:.2?}");
+    let mut errors = Vec::new();
+    let mut cursor = 0;
+    for (word, &start) in list.iter().zip(&starts) {
+        if let Some(k) = found[cursor..].iter().position(|(w, _, _)| w == word) {
+            errors.push((found[cursor + k].1 - start).abs());
+            cursor += k + 1;
+        }
+    }
+    assert!(
+        errors.len() >= 6,
+        "only {} of 8 words recognised: {found:?}",
+        errors.len()
+    );
+    errors.sort_by(f64::total_cmp);
+    let median = errors[errors.len() / 2];
+    eprintln!("word start errors (s): {errors:.3?}");
+    assert!(
+        median <= 0.08,
+        "median word-start error {median:.3} s: {errors:.3?}"
+    );
+    for w in segments.iter().flat_map(|s| &s.words) {
+        assert!(
+            w.end_secs >= w.start_secs && (0.0..=1.0).contains(&w.probability),
+            "{w:?}"
+        );
+    }
 }

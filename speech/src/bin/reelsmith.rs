@@ -1,0 +1,121 @@
+//! `reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model DIR]`: the transcription
+//! engine on the command line, subtitles or JSON on stdout. The model directory is what
+//! `scripts/prepare-model.sh` writes (default `~/.cache/reelsmith/models/whisper-tiny.en`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use reelsmith_speech::audio::read_wav_16k_mono;
+use reelsmith_speech::subtitles::{to_json, to_srt, to_vtt};
+use reelsmith_speech::transcribe::Engine;
+
+const USAGE: &str = "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model DIR]";
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Json,
+    Srt,
+    Vtt,
+}
+
+struct Args {
+    wav: PathBuf,
+    format: Format,
+    model: PathBuf,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    match args.next().as_deref() {
+        Some("transcribe") => {}
+        Some(other) => return Err(format!("unknown command {other:?}\n{USAGE}")),
+        None => return Err(USAGE.into()),
+    }
+    let (mut wav, mut format, mut model) = (None, Format::Json, None);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--format" => {
+                format = match args.next().as_deref() {
+                    Some("json") => Format::Json,
+                    Some("srt") => Format::Srt,
+                    Some("vtt") => Format::Vtt,
+                    other => {
+                        return Err(format!(
+                            "--format takes json, srt or vtt, not {other:?}\n{USAGE}"
+                        ))
+                    }
+                }
+            }
+            "--model" => {
+                let dir = args
+                    .next()
+                    .ok_or_else(|| format!("--model needs a directory\n{USAGE}"))?;
+                model = Some(PathBuf::from(dir));
+            }
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag:?}\n{USAGE}"))
+            }
+            path if wav.is_none() => wav = Some(PathBuf::from(path)),
+            extra => return Err(format!("unexpected argument {extra:?}\n{USAGE}")),
+        }
+    }
+    let wav = wav.ok_or_else(|| format!("no WAV file given\n{USAGE}"))?;
+    let model = match model {
+        Some(dir) => dir,
+        None => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".cache/reelsmith/models/whisper-tiny.en"))
+            .ok_or("HOME is not set: pass the model directory with --model DIR")?,
+    };
+    Ok(Args { wav, format, model })
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+}
+
+fn read_model_file(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+    read(&dir.join(name), "the model file").map_err(|e| {
+        format!("{e}\n(prepare the model with scripts/prepare-model.sh, or pass --model DIR)")
+    })
+}
+
+fn run(args: Args) -> Result<String, String> {
+    let wav = read(&args.wav, "the audio file")?;
+    let samples = read_wav_16k_mono(&wav).map_err(|e| format!("{}: {e}", args.wav.display()))?;
+    let text = |name: &str| {
+        String::from_utf8(read_model_file(&args.model, name)?)
+            .map_err(|_| format!("{name} in {} is not UTF-8", args.model.display()))
+    };
+    let engine = Engine::load(
+        &read_model_file(&args.model, "encoder.onnx")?,
+        &read_model_file(&args.model, "decoder.onnx")?,
+        &text("config.json")?,
+        &text("vocabulary.txt")?,
+    )
+    .map_err(|e| e.to_string())?;
+    let segments = engine.transcribe(&samples).map_err(|e| e.to_string())?;
+    match args.format {
+        Format::Json => to_json(&segments).map_err(|e| e.to_string()),
+        Format::Srt => Ok(to_srt(&segments)),
+        Format::Vtt => Ok(to_vtt(&segments)),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("reelsmith: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("reelsmith: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The `reelsmith` binary on the speech fixture, in each output format, and its errors.
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use reelsmith_speech::subtitles::from_json;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/out")
+        .join(name)
+}
+
+fn reelsmith(args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reelsmith"));
+    command.args(args);
+    if let Some(dir) = std::env::var_os("REELSMITH_MODELS") {
+        command
+            .arg("--model")
+            .arg(PathBuf::from(dir).join("whisper-tiny.en"));
+    }
+    command.output().unwrap()
+}
+
+fn transcribe(format: &str) -> String {
+    let wav = fixture("speech.wav");
+    let out = reelsmith(&["transcribe", wav.to_str().unwrap(), "--format", format]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{format}: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn transcribes_to_json_srt_and_vtt() {
+    let json = transcribe("json");
+    let segments = from_json(&json).unwrap();
+    assert!(!segments.is_empty());
+    let text: String = segments.iter().map(|s| s.text.as_str()).collect();
+    assert!(text.to_lowercase().contains("brown fox"), "{text}");
+    assert!(segments.iter().all(|s| !s.words.is_empty()), "{json}");
+
+    let srt = transcribe("srt");
+    assert!(srt.starts_with("1\n00:00:0"), "{srt}");
+    assert!(
+        srt.contains(" --> ") && srt.contains("short clips"),
+        "{srt}"
+    );
+
+    let vtt = transcribe("vtt");
+    assert!(vtt.starts_with("WEBVTT\n\n00:00:0"), "{vtt}");
+    assert!(vtt.contains("short clips"), "{vtt}");
+}
+
+#[test]
+fn errors_say_what_went_wrong() {
+    let out = reelsmith(&["transcribe"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no WAV file given"));
+
+    let wav = fixture("speech.wav");
+    let out = reelsmith(&["transcribe", wav.to_str().unwrap(), "--format", "doc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("json, srt or vtt"));
+
+    let out = reelsmith(&["transcribe", "/nonexistent/audio.wav"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read the audio file"), "{stderr}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_reelsmith"))
+        .args([
+            "transcribe",
+            wav.to_str().unwrap(),
+            "--model",
+            "/nonexistent",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("prepare-model.sh"), "{stderr}");
+}
