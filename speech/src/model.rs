@@ -72,6 +72,40 @@ pub struct Step {
 pub struct WhisperModel {
     encoder: Arc<TypedRunnableModel>,
     decoder: Arc<TypedRunnableModel>,
+    stats: std::cell::Cell<ModelStats>,
+}
+
+/// How much work the graphs did, for benchmarks. Seconds stay 0 on wasm32 (no clock there
+/// without the browser); counts are kept everywhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ModelStats {
+    pub encoder_calls: u32,
+    pub encoder_secs: f64,
+    pub decoder_calls: u32,
+    pub decoder_tokens: u32,
+    pub decoder_secs: f64,
+}
+
+/// Wall-clock time of a call, natively.
+struct Stopwatch {
+    #[cfg(not(target_arch = "wasm32"))]
+    start: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self {
+            #[cfg(not(target_arch = "wasm32"))]
+            start: std::time::Instant::now(),
+        }
+    }
+
+    fn secs(&self) -> f64 {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.start.elapsed().as_secs_f64();
+        #[cfg(target_arch = "wasm32")]
+        return 0.0;
+    }
 }
 
 fn load_graph(reader: &mut dyn Read) -> Result<Arc<TypedRunnableModel>, ModelError> {
@@ -96,13 +130,24 @@ impl WhisperModel {
         Ok(Self {
             encoder: load_graph(&mut std::io::Cursor::new(encoder_onnx))?,
             decoder: load_graph(&mut std::io::Cursor::new(decoder_onnx))?,
+            stats: Default::default(),
         })
+    }
+
+    /// Work done since loading.
+    pub fn stats(&self) -> ModelStats {
+        self.stats.get()
     }
 
     /// Runs the encoder on one window's log-mel, `N_MELS × N_FRAMES` values row by row.
     pub fn encode(&self, mel: &[f32]) -> Result<CrossAttention, ModelError> {
         let input = Tensor::from_shape(&[1, N_MELS, N_FRAMES], mel).map_err(run_err)?;
+        let watch = Stopwatch::start();
         let mut out = self.encoder.run(tvec!(input.into())).map_err(run_err)?;
+        let mut stats = self.stats.get();
+        stats.encoder_calls += 1;
+        stats.encoder_secs += watch.secs();
+        self.stats.set(stats);
         if out.len() != 2 {
             return Err(ModelError::Run(format!(
                 "the encoder gave {} outputs, not 2",
@@ -150,7 +195,13 @@ impl WhisperModel {
             cross.cross_k.clone(),
             cross.cross_v.clone()
         );
+        let watch = Stopwatch::start();
         let mut out = self.decoder.run(inputs).map_err(run_err)?;
+        let mut stats = self.stats.get();
+        stats.decoder_calls += 1;
+        stats.decoder_tokens += tokens.len() as u32;
+        stats.decoder_secs += watch.secs();
+        self.stats.set(stats);
         if out.len() != 4 {
             return Err(ModelError::Run(format!(
                 "the decoder gave {} outputs, not 4",

@@ -98,6 +98,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Work the model has done since loading (for benchmarks).
+    pub fn stats(&self) -> crate::model::ModelStats {
+        self.model.stats()
+    }
+
     /// Builds the engine from the files `scripts/prepare-model.sh` writes.
     pub fn load(
         encoder_onnx: &[u8],

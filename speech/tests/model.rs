@@ -71,6 +71,15 @@ fn random_model_shapes_and_cache() {
     }
     let last = last.unwrap();
     assert_eq!(last.alignment.len(), 2 * 1500);
+    let stats = model.stats();
+    assert_eq!(
+        (
+            stats.encoder_calls,
+            stats.decoder_calls,
+            stats.decoder_tokens
+        ),
+        (1, 6, 10)
+    );
     let max_diff = whole
         .logits
         .iter()

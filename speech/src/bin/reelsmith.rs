@@ -9,7 +9,8 @@ use reelsmith_speech::audio::read_wav_16k_mono;
 use reelsmith_speech::subtitles::{to_json, to_srt, to_vtt};
 use reelsmith_speech::transcribe::Engine;
 
-const USAGE: &str = "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model DIR]";
+const USAGE: &str =
+    "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model DIR] [--timings]";
 
 #[derive(Debug, Clone, Copy)]
 enum Format {
@@ -22,6 +23,8 @@ struct Args {
     wav: PathBuf,
     format: Format,
     model: PathBuf,
+    /// Print where the time went to stderr.
+    timings: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -30,7 +33,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         Some(other) => return Err(format!("unknown command {other:?}\n{USAGE}")),
         None => return Err(USAGE.into()),
     }
-    let (mut wav, mut format, mut model) = (None, Format::Json, None);
+    let (mut wav, mut format, mut model, mut timings) = (None, Format::Json, None, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--format" => {
@@ -51,6 +54,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .ok_or_else(|| format!("--model needs a directory\n{USAGE}"))?;
                 model = Some(PathBuf::from(dir));
             }
+            "--timings" => timings = true,
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag:?}\n{USAGE}"))
             }
@@ -65,7 +69,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             .map(|home| PathBuf::from(home).join(".cache/reelsmith/models/whisper-tiny.en"))
             .ok_or("HOME is not set: pass the model directory with --model DIR")?,
     };
-    Ok(Args { wav, format, model })
+    Ok(Args {
+        wav,
+        format,
+        model,
+        timings,
+    })
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
@@ -85,6 +94,7 @@ fn run(args: Args) -> Result<String, String> {
         String::from_utf8(read_model_file(&args.model, name)?)
             .map_err(|_| format!("{name} in {} is not UTF-8", args.model.display()))
     };
+    let loading = std::time::Instant::now();
     let engine = Engine::load(
         &read_model_file(&args.model, "encoder.onnx")?,
         &read_model_file(&args.model, "decoder.onnx")?,
@@ -92,7 +102,25 @@ fn run(args: Args) -> Result<String, String> {
         &text("vocabulary.txt")?,
     )
     .map_err(|e| e.to_string())?;
+    let load_secs = loading.elapsed().as_secs_f64();
+    let transcribing = std::time::Instant::now();
     let segments = engine.transcribe(&samples).map_err(|e| e.to_string())?;
+    if args.timings {
+        let s = engine.stats();
+        let audio_secs = samples.len() as f64 / 16_000.0;
+        let total = transcribing.elapsed().as_secs_f64();
+        eprintln!(
+            "load {load_secs:.2} s; transcribe {total:.2} s for {audio_secs:.1} s of audio \
+             ({:.1}x real time); encoder {} windows, {:.3} s each; decoder {} calls, {} tokens, \
+             {:.1} ms per call",
+            audio_secs / total,
+            s.encoder_calls,
+            s.encoder_secs / f64::from(s.encoder_calls.max(1)),
+            s.decoder_calls,
+            s.decoder_tokens,
+            1000.0 * s.decoder_secs / f64::from(s.decoder_calls.max(1)),
+        );
+    }
     match args.format {
         Format::Json => to_json(&segments).map_err(|e| e.to_string()),
         Format::Srt => Ok(to_srt(&segments)),
