@@ -54,17 +54,8 @@ impl Player {
         if !supported {
             return Err(unsupported_message(&video.codec, &video.codec_string));
         }
-        let first = demuxer
-            .gop_at(&source, 0)
-            .await
-            .map_err(|e| e.to_string())?;
-        let base_micros = first
-            .frames
-            .iter()
-            .map(|f| f.pts_micros)
-            .min()
-            .unwrap_or(0)
-            .min(0);
+        // The index already knows it: no frame needs reading here.
+        let base_micros = demuxer.first_video_pts_micros().min(0);
         Ok(Self {
             source,
             demuxer,

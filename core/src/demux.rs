@@ -56,6 +56,19 @@ impl Demuxer {
         }
     }
 
+    /// The earliest video presentation time (negative for pre-roll frames an edit list hides).
+    pub fn first_video_pts_micros(&self) -> i64 {
+        match self {
+            Demuxer::Mp4(d) => d
+                .video_samples
+                .iter()
+                .map(|s| s.pts_micros)
+                .min()
+                .unwrap_or(0),
+            Demuxer::WebM(d) => d.first_video_pts_micros,
+        }
+    }
+
     fn info_mut(&mut self) -> &mut MediaInfo {
         match self {
             Demuxer::Mp4(d) => &mut d.info,

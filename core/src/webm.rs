@@ -188,6 +188,8 @@ pub struct WebmDemuxer {
     /// Clusters to start a seek from, in time order: from `Cues` when present.
     pub seek_points: Vec<ClusterRef>,
     pub first_cluster: u64,
+    /// Presentation time of the earliest video frame in the first cluster.
+    pub first_video_pts_micros: i64,
     timecode_scale_ns: u64,
     video: Option<TrackEntry>,
     audio: Option<TrackEntry>,
@@ -295,6 +297,7 @@ impl WebmDemuxer {
             },
             seek_points: vec![],
             first_cluster,
+            first_video_pts_micros: 0,
             timecode_scale_ns,
             video: None,
             audio: None,
@@ -328,6 +331,8 @@ impl WebmDemuxer {
         // Frame rate (when the track does not declare one), duration (when the header does not),
         // and whether the tail is present: read the first and the last cluster.
         let first = demuxer.read_cluster(src, first_cluster).await?;
+        demuxer.first_video_pts_micros =
+            first.video.iter().map(|s| s.pts_micros).min().unwrap_or(0);
         if let Some(track) = demuxer.info.video.as_mut() {
             if track.frame_rate <= 0.0 {
                 let mut pts: Vec<i64> = first.video.iter().map(|s| s.pts_micros).collect();

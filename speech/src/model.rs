@@ -139,15 +139,21 @@ impl WhisperModel {
         self.stats.get()
     }
 
+    fn record(&self, update: impl FnOnce(&mut ModelStats)) {
+        let mut stats = self.stats.get();
+        update(&mut stats);
+        self.stats.set(stats);
+    }
+
     /// Runs the encoder on one window's log-mel, `N_MELS × N_FRAMES` values row by row.
     pub fn encode(&self, mel: &[f32]) -> Result<CrossAttention, ModelError> {
         let input = Tensor::from_shape(&[1, N_MELS, N_FRAMES], mel).map_err(run_err)?;
         let watch = Stopwatch::start();
         let mut out = self.encoder.run(tvec!(input.into())).map_err(run_err)?;
-        let mut stats = self.stats.get();
-        stats.encoder_calls += 1;
-        stats.encoder_secs += watch.secs();
-        self.stats.set(stats);
+        self.record(|s| {
+            s.encoder_calls += 1;
+            s.encoder_secs += watch.secs();
+        });
         if out.len() != 2 {
             return Err(ModelError::Run(format!(
                 "the encoder gave {} outputs, not 2",
@@ -197,11 +203,11 @@ impl WhisperModel {
         );
         let watch = Stopwatch::start();
         let mut out = self.decoder.run(inputs).map_err(run_err)?;
-        let mut stats = self.stats.get();
-        stats.decoder_calls += 1;
-        stats.decoder_tokens += tokens.len() as u32;
-        stats.decoder_secs += watch.secs();
-        self.stats.set(stats);
+        self.record(|s| {
+            s.decoder_calls += 1;
+            s.decoder_tokens += tokens.len() as u32;
+            s.decoder_secs += watch.secs();
+        });
         if out.len() != 4 {
             return Err(ModelError::Run(format!(
                 "the decoder gave {} outputs, not 4",
