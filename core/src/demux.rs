@@ -178,7 +178,7 @@ async fn webm_gop_samples<S: ByteSource + ?Sized>(
 }
 
 /// Reads samples' bytes, coalescing neighbours into one read.
-async fn read_samples<S: ByteSource + ?Sized>(
+pub async fn read_samples<S: ByteSource + ?Sized>(
     src: &S,
     samples: &[Sample],
 ) -> Result<Vec<EncodedFrame>, MediaError> {

@@ -3,11 +3,14 @@
 //! The browser edges (Blob reads, WebCodecs, workers) live in `app/` and `worker/` and reach
 //! this crate through small traits such as [`source::ByteSource`].
 
+pub mod chunk;
 pub mod demux;
 pub mod media;
 pub mod mp4;
 pub mod protocol;
+pub mod resample;
 pub mod source;
+pub mod transcript;
 pub mod webm;
 
 pub use demux::Demuxer;

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const PROTOCOL_VERSION: u32 = 1;
+use crate::transcript::{Segment, WindowSpan};
+
+pub const PROTOCOL_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -16,12 +18,29 @@ pub struct Request {
 pub enum RequestBody {
     /// Asks the worker what it can do (sent once at start-up).
     Hello,
+    /// Load the speech model from the browser's model cache, checking every file's hash.
+    LoadModel(ModelManifest),
+    /// Transcribe one window of 16 kHz mono audio.
+    Transcribe(TranscribeRequest),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscribeRequest {
+    pub span: WindowSpan,
+    /// The samples as little-endian `f32` bytes (a `Uint8Array` on the JS side, not an array
+    /// of numbers): see [`pcm_to_bytes`].
+    #[serde(with = "serde_bytes")]
+    pub pcm_f32le: Vec<u8>,
+    /// Makes the worker crash on this request (fault injection for the restart path; the app
+    /// sets it only when the page is opened with `?fault=worker-crash`).
+    #[serde(default)]
+    pub crash: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
     pub id: u64,
-    pub body: Result<ResponseBody, String>,
+    pub body: Result<ResponseBody, WorkerError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,26 +50,113 @@ pub enum ResponseBody {
         /// Whether the worker runs cross-origin isolated (SharedArrayBuffer available).
         cross_origin_isolated: bool,
     },
+    ModelLoaded {
+        name: String,
+        millis: f64,
+        /// The worker's WebAssembly memory after loading: what each worker costs.
+        memory_bytes: u64,
+    },
+    /// A window's segments, times already in the video's time line.
+    Transcribed {
+        span: WindowSpan,
+        segments: Vec<Segment>,
+        millis: f64,
+        memory_bytes: u64,
+    },
 }
 
-/// The worker's side: one request in, one response out.
-pub fn handle(request: &Request, cross_origin_isolated: bool) -> Response {
-    let body = if request.version != PROTOCOL_VERSION {
-        Err(format!(
-            "the app speaks protocol {} but this worker speaks {PROTOCOL_VERSION}; reload the page",
-            request.version
-        ))
+/// What went wrong in the worker, as data the app can act on; `Display` is the user's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the app speaks protocol {app} but this worker speaks {worker}; reload the page")]
+    VersionMismatch { app: u32, worker: u32 },
+    #[error("the request could not be read: {0}")]
+    BadRequest(String),
+    #[error("the speech model file {file} is not in the browser's storage; reload the page to download it again")]
+    ModelMissing { file: String },
+    #[error("the stored speech model file {file} is damaged (its checksum does not match); remove the model in Settings and reload")]
+    ModelDamaged { file: String },
+    #[error("the speech model could not be loaded: {0}")]
+    ModelInvalid(String),
+    #[error("no speech model is loaded in this worker")]
+    NoModel,
+    #[error("transcription failed: {0}")]
+    Transcription(String),
+}
+
+/// The files of a speech model as the server lists them (`/models/<name>/manifest.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelManifest {
+    pub name: String,
+    /// Cache Storage bucket the app keeps the files in.
+    pub cache: String,
+    pub files: Vec<ModelFile>,
+}
+
+impl ModelManifest {
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    pub fn file(&self, name: &str) -> Option<&ModelFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub name: String,
+    /// Absolute path on the app's origin, e.g. `/models/whisper-tiny.en/encoder.onnx`.
+    pub url: String,
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+/// The files the speech engine needs, in the order it loads them.
+pub const MODEL_FILES: [&str; 4] = [
+    "encoder.onnx",
+    "decoder.onnx",
+    "config.json",
+    "vocabulary.txt",
+];
+
+/// Samples → little-endian bytes for [`TranscribeRequest`].
+pub fn pcm_to_bytes(samples: &[f32]) -> Vec<u8> {
+    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+/// The inverse of [`pcm_to_bytes`]; a trailing partial sample is an error.
+pub fn pcm_from_bytes(bytes: &[u8]) -> Result<Vec<f32>, WorkerError> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(WorkerError::BadRequest(format!(
+            "{} bytes of audio is not a whole number of samples",
+            bytes.len()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// Checks the version of a request; the worker answers a mismatch with this error.
+pub fn check_version(request: &Request) -> Result<(), WorkerError> {
+    if request.version == PROTOCOL_VERSION {
+        Ok(())
     } else {
-        match request.body {
-            RequestBody::Hello => Ok(ResponseBody::Ready {
-                worker_version: env!("CARGO_PKG_VERSION").to_string(),
-                cross_origin_isolated,
-            }),
-        }
-    };
-    Response {
-        id: request.id,
-        body,
+        Err(WorkerError::VersionMismatch {
+            app: request.version,
+            worker: PROTOCOL_VERSION,
+        })
+    }
+}
+
+/// The worker's answer to `Hello`.
+pub fn ready(cross_origin_isolated: bool) -> ResponseBody {
+    ResponseBody::Ready {
+        worker_version: env!("CARGO_PKG_VERSION").to_string(),
+        cross_origin_isolated,
     }
 }
 
@@ -58,23 +164,42 @@ pub fn handle(request: &Request, cross_origin_isolated: bool) -> Response {
 mod tests {
     use super::*;
 
+    fn round_trip(request: &Request) -> Request {
+        let wire = serde_json::to_string(request).unwrap();
+        serde_json::from_str(&wire).unwrap()
+    }
+
     #[test]
-    fn hello_round_trips_through_json() {
-        let request = Request {
+    fn requests_round_trip_through_json() {
+        let hello = Request {
             id: 7,
             version: PROTOCOL_VERSION,
             body: RequestBody::Hello,
         };
-        let wire = serde_json::to_string(&request).unwrap();
-        let back: Request = serde_json::from_str(&wire).unwrap();
-        let response = handle(&back, true);
-        assert_eq!(response.id, 7);
+        assert_eq!(round_trip(&hello), hello);
+        let transcribe = Request {
+            id: 8,
+            version: PROTOCOL_VERSION,
+            body: RequestBody::Transcribe(TranscribeRequest {
+                span: WindowSpan {
+                    index: 3,
+                    start_secs: 90.0,
+                    end_secs: 118.5,
+                },
+                pcm_f32le: pcm_to_bytes(&[0.5, -0.25, 1.0]),
+                crash: false,
+            }),
+        };
+        assert_eq!(round_trip(&transcribe), transcribe);
+    }
+
+    #[test]
+    fn pcm_bytes_round_trip_and_reject_partial_samples() {
+        let samples = [0.0, -1.0, 0.123_456_79, f32::MIN_POSITIVE];
+        assert_eq!(pcm_from_bytes(&pcm_to_bytes(&samples)).unwrap(), samples);
         assert!(matches!(
-            response.body,
-            Ok(ResponseBody::Ready {
-                cross_origin_isolated: true,
-                ..
-            })
+            pcm_from_bytes(&[0, 0, 0]),
+            Err(WorkerError::BadRequest(_))
         ));
     }
 
@@ -85,7 +210,20 @@ mod tests {
             version: PROTOCOL_VERSION + 1,
             body: RequestBody::Hello,
         };
-        let response = handle(&request, false);
-        assert!(response.body.unwrap_err().contains("reload"));
+        let err = check_version(&request).unwrap_err();
+        assert!(err.to_string().contains("reload"));
+    }
+
+    #[test]
+    fn errors_survive_the_wire_as_data() {
+        let response = Response {
+            id: 4,
+            body: Err(WorkerError::ModelDamaged {
+                file: "encoder.onnx".into(),
+            }),
+        };
+        let back: Response =
+            serde_json::from_str(&serde_json::to_string(&response).unwrap()).unwrap();
+        assert_eq!(back, response);
     }
 }

@@ -8,25 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A word and when it is spoken.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Word {
-    pub start_secs: f64,
-    pub end_secs: f64,
-    pub text: String,
-    /// The model's mean token probability for the word, 0 to 1.
-    pub probability: f32,
-}
-
-/// A stretch of speech shown as one caption.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Segment {
-    pub start_secs: f64,
-    pub end_secs: f64,
-    pub text: String,
-    #[serde(default)]
-    pub words: Vec<Word>,
-}
+pub use reelsmith_core::transcript::{Segment, Word};
 
 /// Why a transcript could not be written or read as JSON.
 #[derive(Debug, thiserror::Error)]
