@@ -1,27 +1,33 @@
 //! The relay: Reelsmith's one server. For now it serves the built editor (`dist/`) with the
 //! headers that make it cross-origin isolated (COOP/COEP, for SharedArrayBuffer and precise
-//! timers) and a strict Content-Security-Policy. Build the router with [`app`]; tests drive it
-//! without a socket.
+//! timers) and a strict Content-Security-Policy, and the speech model files the editor
+//! downloads once and keeps in the browser (`/models/<name>/…`, listed with their SHA-256 in
+//! `manifest.json`). Build the router with [`app`]; tests drive it without a socket.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
 use base64::Engine;
+use reelsmith_core::protocol::{ModelFile, ModelManifest, MODEL_FILES};
 use sha2::{Digest, Sha256};
-use tower_http::services::ServeDir;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
 
 /// What the relay serves and how.
 pub struct AppState {
     pub dist: PathBuf,
     index_html: String,
     csp: String,
+    /// Speech models found under the models directory, by name, with their folders.
+    models: BTreeMap<String, (PathBuf, ModelManifest)>,
 }
 
 /// Errors the relay answers with; one place turns them into responses.
@@ -29,6 +35,10 @@ pub struct AppState {
 pub enum AppError {
     /// The editor has not been built (no `dist/index.html`).
     NotBuilt(PathBuf),
+    /// A model folder could not be read.
+    Models(String),
+    /// No such model (or model file) is served.
+    NoModel(String),
 }
 
 impl std::fmt::Display for AppError {
@@ -39,13 +49,22 @@ impl std::fmt::Display for AppError {
                 "the editor is not built: {} has no index.html (run the README's run command)",
                 dist.display()
             ),
+            AppError::Models(message) => write!(f, "the speech models could not be read: {message}"),
+            AppError::NoModel(name) => write!(
+                f,
+                "the speech model {name} is not installed on this server (run scripts/prepare-model.sh)"
+            ),
         }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (StatusCode::SERVICE_UNAVAILABLE, self.to_string()).into_response()
+        let status = match self {
+            AppError::NoModel(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (status, self.to_string()).into_response()
     }
 }
 
@@ -60,8 +79,69 @@ impl AppState {
             dist,
             index_html,
             csp,
+            models: BTreeMap::new(),
         })
     }
+
+    /// Serves every model folder under `root` that has a `SHA256SUMS` listing the files the
+    /// engine needs (what `scripts/prepare-model.sh` writes). A folder without one is skipped.
+    pub fn with_models(mut self, root: impl AsRef<Path>) -> Result<Self, AppError> {
+        let root = root.as_ref();
+        if !root.exists() {
+            return Ok(self); // nothing prepared: the editor says transcription is unavailable
+        }
+        let entries = std::fs::read_dir(root)
+            .map_err(|e| AppError::Models(format!("{}: {e}", root.display())))?;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+                continue;
+            };
+            let Ok(sums) = std::fs::read_to_string(dir.join("SHA256SUMS")) else {
+                continue;
+            };
+            let manifest = manifest_for(&name, &dir, &sums)?;
+            self.models.insert(name, (dir, manifest));
+        }
+        Ok(self)
+    }
+
+    /// Names of the models served.
+    pub fn model_names(&self) -> Vec<&str> {
+        self.models.keys().map(String::as_str).collect()
+    }
+}
+
+/// The manifest of one model folder from its `SHA256SUMS` (`<hex>  <file>` lines).
+fn manifest_for(name: &str, dir: &Path, sums: &str) -> Result<ModelManifest, AppError> {
+    let hashes: BTreeMap<&str, &str> = sums
+        .lines()
+        .filter_map(|line| line.split_once("  "))
+        .map(|(hash, file)| (file.trim(), hash.trim()))
+        .collect();
+    let mut files = Vec::new();
+    for file in MODEL_FILES {
+        let sha256 = hashes.get(file).ok_or_else(|| {
+            AppError::Models(format!(
+                "{}: SHA256SUMS does not list {file}",
+                dir.display()
+            ))
+        })?;
+        let bytes = std::fs::metadata(dir.join(file))
+            .map_err(|e| AppError::Models(format!("{}/{file}: {e}", dir.display())))?
+            .len();
+        files.push(ModelFile {
+            name: file.to_string(),
+            url: format!("/models/{name}/{file}"),
+            bytes,
+            sha256: sha256.to_lowercase(),
+        });
+    }
+    Ok(ModelManifest {
+        name: name.to_string(),
+        cache: format!("reelsmith-model-{name}"),
+        files,
+    })
 }
 
 /// SHA-256 hashes (CSP source form) of the inline scripts in a page. trunk writes one inline
@@ -115,6 +195,44 @@ async fn index(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+async fn model_manifest(
+    State(state): State<Arc<AppState>>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<Response, AppError> {
+    let (_, manifest) = state.models.get(&name).ok_or(AppError::NoModel(name))?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-cache")],
+        Json(manifest.clone()),
+    )
+        .into_response())
+}
+
+async fn model_file(
+    State(state): State<Arc<AppState>>,
+    UrlPath((name, file)): UrlPath<(String, String)>,
+    request: Request<Body>,
+) -> Result<Response, AppError> {
+    let (dir, manifest) = state
+        .models
+        .get(&name)
+        .ok_or_else(|| AppError::NoModel(name.clone()))?;
+    // Only the listed files: the name never reaches the file system otherwise.
+    let listed = manifest
+        .file(&file)
+        .ok_or_else(|| AppError::NoModel(format!("{name}/{file}")))?;
+    let mut response = ServeFile::new(dir.join(&listed.name))
+        .oneshot(request)
+        .await
+        .map_err(|e| AppError::Models(e.to_string()))?
+        .into_response();
+    // The app keeps the files in Cache Storage after checking their hash; the HTTP cache
+    // need not hold a second copy.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
 /// Isolation and safety headers on every response.
 async fn security_headers(
     State(state): State<Arc<AppState>>,
@@ -158,6 +276,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
+        .route("/models/{name}/manifest.json", get(model_manifest))
+        .route("/models/{name}/{file}", get(model_file))
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -170,7 +290,6 @@ pub fn app(state: AppState) -> Router {
 mod tests {
     use super::*;
     use axum::body::to_bytes;
-    use tower::ServiceExt;
 
     const PAGE: &str = "<html><head><link rel=\"stylesheet\" href=\"/a.css\"/>\n<script type=\"module\">\nimport init from '/app.js';\nawait init();\n</script><script src=\"/x.js\"></script></head></html>";
 
@@ -245,6 +364,68 @@ mod tests {
             response.headers()["cross-origin-embedder-policy"],
             "require-corp"
         );
+    }
+
+    /// A models folder with one complete model, one without SHA256SUMS.
+    fn models() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("tiny");
+        std::fs::create_dir(&model).unwrap();
+        let mut sums = String::new();
+        for (i, file) in MODEL_FILES.iter().enumerate() {
+            let body = vec![b'a' + i as u8; 10 + i];
+            sums.push_str(&format!("{:x}  {file}\n", Sha256::digest(&body)));
+            std::fs::write(model.join(file), body).unwrap();
+        }
+        std::fs::write(model.join("secret.txt"), b"not served").unwrap();
+        std::fs::write(model.join("SHA256SUMS"), sums).unwrap();
+        std::fs::create_dir(dir.path().join("half-built")).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn models_are_listed_with_sizes_and_hashes_and_served() {
+        let (dist, models) = (dist(), models());
+        let state = AppState::load(dist.path())
+            .unwrap()
+            .with_models(models.path())
+            .unwrap();
+        assert_eq!(state.model_names(), vec!["tiny"]);
+        let router = app(state);
+        let response = get(router.clone(), "/models/tiny/manifest.json").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "no-cache");
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let manifest: ModelManifest = serde_json::from_slice(&body).unwrap();
+        assert_eq!(manifest.files.len(), MODEL_FILES.len());
+        let decoder = manifest.file("decoder.onnx").unwrap();
+        assert_eq!(decoder.bytes, 11);
+        assert_eq!(decoder.url, "/models/tiny/decoder.onnx");
+        assert_eq!(
+            decoder.sha256,
+            format!("{:x}", Sha256::digest(vec![b'b'; 11]))
+        );
+
+        let response = get(router.clone(), "/models/tiny/decoder.onnx").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-length"], "11");
+        assert_eq!(
+            response.headers()["cross-origin-resource-policy"],
+            "same-origin"
+        );
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(body.as_ref(), vec![b'b'; 11].as_slice());
+
+        for path in [
+            "/models/tiny/secret.txt",
+            "/models/tiny/SHA256SUMS",
+            "/models/tiny/..%2Fsecret.txt",
+            "/models/half-built/manifest.json",
+            "/models/nope/encoder.onnx",
+        ] {
+            let response = get(router.clone(), path).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
     }
 
     #[test]

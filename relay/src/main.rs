@@ -1,5 +1,6 @@
 //! `reelsmith-relay`: serves the editor on REELSMITH_ADDR (default 127.0.0.1:8080) from
-//! REELSMITH_DIST (default `dist`).
+//! REELSMITH_DIST (default `dist`), and the speech models found under REELSMITH_MODELS (default
+//! `~/.cache/reelsmith/models`, where `scripts/prepare-model.sh` puts them).
 
 use reelsmith_relay::{app, AppState};
 
@@ -13,8 +14,19 @@ async fn main() -> std::process::ExitCode {
         .init();
     let dist = std::env::var("REELSMITH_DIST").unwrap_or_else(|_| "dist".into());
     let addr = std::env::var("REELSMITH_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let state = match AppState::load(&dist) {
-        Ok(state) => state,
+    let models = std::env::var("REELSMITH_MODELS").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+        format!("{home}/.cache/reelsmith/models")
+    });
+    let state = match AppState::load(&dist).and_then(|s| s.with_models(&models)) {
+        Ok(state) => {
+            if state.model_names().is_empty() {
+                eprintln!(
+                    "reelsmith-relay: no speech model in {models}; transcription will say so (run scripts/prepare-model.sh)"
+                );
+            }
+            state
+        }
         Err(e) => {
             eprintln!("reelsmith-relay: {e}");
             return std::process::ExitCode::FAILURE;
