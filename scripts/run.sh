@@ -12,4 +12,6 @@ trunk build --release
 cargo build --release -p reelsmith-relay
 export REELSMITH_ADDR="${REELSMITH_ADDR:-127.0.0.1:8080}"
 export REELSMITH_DIST="$ROOT/dist"
+# The speech models prepare-model.sh wrote; the editor downloads one once into the browser.
+export REELSMITH_MODELS="${REELSMITH_MODELS:-$REELSMITH_CACHE/models}"
 exec "$TARGET_DIR/release/reelsmith-relay"

@@ -20,6 +20,9 @@ PY_MODEL="$REELSMITH_CACHE/venv-model/bin/python"
 
 step "fixtures"
 tests/fixtures/make.sh
+# The worker's browser tests build the random-weights model into their wasm.
+mkdir -p tests/fixtures/out/models
+cp -r "$REELSMITH_CACHE/models/whisper-random" tests/fixtures/out/models/
 
 step "format and lints"
 cargo fmt --all --check
@@ -35,11 +38,12 @@ step "model conversion checks (onnxruntime on the converted graphs)"
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
 (cd app && cargo test --target wasm32-unknown-unknown --test web)
+(cd worker && cargo test --target wasm32-unknown-unknown --test web)
 
 step "build the app and the relay"
 trunk build --release
 cargo build -p reelsmith-relay
 
 step "end-to-end tests (headless Chromium)"
-RELAY_BIN="$TARGET_DIR/debug/reelsmith-relay" REELSMITH_DIST="$ROOT/dist" \
+RELAY_BIN="$TARGET_DIR/debug/reelsmith-relay" REELSMITH_DIST="$ROOT/dist" REELSMITH_MODELS="$REELSMITH_CACHE/models" \
   FIXTURES="$ROOT/tests/fixtures/out" node --test --test-concurrency=1 tests/e2e/

@@ -1,9 +1,14 @@
-//! The Reelsmith editor UI (Leptos, client-side rendered). This slice opens a video, shows
-//! what it holds, and plays and scrubs it frame-exactly. State lives in a few signals; the
-//! non-reactive handles (player, worker, playback generation) sit in [`Editor`].
+//! The Reelsmith editor UI (Leptos, client-side rendered). It opens a video, shows what it
+//! holds, plays and scrubs it frame-exactly, and transcribes its sound track in the tab
+//! (transcript panel with the spoken word highlighted; settings panel for the model). State
+//! lives in signals; the non-reactive handles (player, worker, playback generation,
+//! transcription job) sit in [`Editor`].
 
 pub mod blob_source;
+pub mod model_store;
 pub mod player;
+pub mod sound;
+pub mod transcriber;
 pub mod worker_client;
 
 use std::cell::{Cell, RefCell};
@@ -13,7 +18,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use reelsmith_core::media::{secs_from_micros, MediaInfo};
 use reelsmith_core::protocol::{RequestBody, ResponseBody};
+use reelsmith_core::transcript::{eta_secs, word_index_at};
 use wasm_bindgen::JsCast;
+
+use transcriber::{Job, Phase, Settings, TranscriptState};
 
 use player::{draw, frame_micros, Player};
 use worker_client::WorkerClient;
@@ -40,6 +48,9 @@ struct Editor {
     playing: RwSignal<bool>,
     time_micros: RwSignal<i64>,
     shown_pts: RwSignal<Option<i64>>,
+    settings: Settings,
+    transcription: TranscriptState,
+    job: Rc<RefCell<Option<Rc<Job>>>>,
 }
 
 impl Editor {
@@ -57,6 +68,26 @@ impl Editor {
             playing: RwSignal::new(false),
             time_micros: RwSignal::new(0),
             shown_pts: RwSignal::new(None),
+            settings: Settings::from_page(),
+            transcription: TranscriptState::new(),
+            job: Rc::default(),
+        }
+    }
+
+    /// Transcribes the open video's sound track (cancelling any transcription running).
+    fn transcribe(&self) {
+        self.cancel_transcription();
+        let Some(player) = self.player.borrow().clone() else {
+            return;
+        };
+        let job = Job::new(self.settings.clone(), self.transcription);
+        self.job.replace(Some(Rc::clone(&job)));
+        spawn_local(job.run(player));
+    }
+
+    fn cancel_transcription(&self) {
+        if let Some(job) = self.job.take() {
+            job.cancel();
         }
     }
 
@@ -74,6 +105,11 @@ impl Editor {
         self.info.set(None);
         self.shown_pts.set(None);
         self.player.replace(None);
+        self.cancel_transcription();
+        self.transcription.phase.set(Phase::Idle);
+        self.transcription
+            .transcript
+            .set(reelsmith_core::transcript::Transcript::new());
         self.loading.set(true);
         let editor = self.clone();
         spawn_local(async move {
@@ -87,6 +123,7 @@ impl Editor {
                     editor.info.set(Some(player.info().clone()));
                     editor.player.replace(Some(Rc::new(player)));
                     editor.seek(0);
+                    editor.transcribe();
                 }
                 Err(message) => editor
                     .error
@@ -255,6 +292,7 @@ fn App() -> impl IntoView {
         })
     };
     let _worker = StoredValue::new_local(worker);
+    load_model_info(editor.settings.model.clone(), editor.transcription);
 
     let e = editor.clone();
     let has_video = move || e.info.with(Option::is_some);
@@ -321,7 +359,9 @@ fn App() -> impl IntoView {
                     </span>
                 </div>
             </section>
+            <TranscriptPanel editor=editor.clone() />
             <MediaDetails info=editor.info name=editor.file_name />
+            <SettingsPanel state=editor.transcription />
         </main>
         <footer>
             <span data-testid="isolation">
@@ -329,6 +369,193 @@ fn App() -> impl IntoView {
             </span>
             " · worker: " <span data-testid="worker-status">{move || worker_status.get()}</span>
         </footer>
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// What the transcript panel says about where transcription stands.
+fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String {
+    match phase {
+        Phase::Idle => String::new(),
+        Phase::NoSound => sound::NO_SOUND.to_string(),
+        Phase::Downloading { done, total } if *total > 0 => format!(
+            "Downloading the speech model (once): {} of {} ({:.0}%)",
+            megabytes(*done),
+            megabytes(*total),
+            *done as f64 * 100.0 / *total as f64
+        ),
+        Phase::Downloading { .. } => "Checking the speech model…".to_string(),
+        Phase::Loading => "Starting the speech model…".to_string(),
+        Phase::Running => {
+            let left = eta_secs(done, total, elapsed)
+                .map(|s| format!(" · about {:.0} s left", s.ceil()))
+                .unwrap_or_default();
+            format!("Transcribing: {done:.1} s of {total:.1} s{left}")
+        }
+        Phase::Done => format!(
+            "Transcribed {done:.1} s of audio in {elapsed:.1} s ({:.1}× real time)",
+            if elapsed > 0.0 { done / elapsed } else { 0.0 }
+        ),
+        Phase::Cancelled => "Transcription cancelled.".to_string(),
+        Phase::Failed(message) => format!("Transcription failed: {message}"),
+    }
+}
+
+#[component]
+fn TranscriptPanel(editor: Editor) -> impl IntoView {
+    let state = editor.transcription;
+    let time = editor.time_micros;
+    let current = Memo::new(move |_| {
+        let secs = secs_from_micros(time.get());
+        state.transcript.with(|t| word_index_at(t.words(), secs))
+    });
+    let done = move || state.transcript.with(|t| t.done_secs());
+    let running = move || {
+        matches!(
+            state.phase.get(),
+            Phase::Downloading { .. } | Phase::Loading | Phase::Running
+        )
+    };
+    let progress_value = move || match state.phase.get() {
+        Phase::Downloading { done, total } if total > 0 => done as f64 / total as f64,
+        _ => {
+            let total = state.total_secs.get();
+            if total > 0.0 {
+                (done() / total).min(1.0)
+            } else {
+                0.0
+            }
+        }
+    };
+    // Reactive closures must be Send: the editor's handles stay behind a local store.
+    let seeker = StoredValue::new_local(editor.clone());
+    let words = move || {
+        state.transcript.with(|t| {
+            t.words()
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let at = (w.start_secs * 1e6).round() as i64;
+                    view! {
+                        <span
+                            class="word"
+                            class:current=move || current.get() == Some(i)
+                            data-testid="word"
+                            data-start=format!("{:.2}", w.start_secs)
+                            data-end=format!("{:.2}", w.end_secs)
+                            title=format!("{:.2} s", w.start_secs)
+                            on:click=move |_| seeker.with_value(|e| e.seek(at))
+                        >
+                            {w.text.trim().to_string()}
+                        </span>
+                        " "
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let failures = move || {
+        state.transcript.with(|t| {
+            t.failures()
+                .map(|(span, message)| {
+                    format!("{:.1}–{:.1} s: {message}", span.start_secs, span.end_secs)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="transcript-panel" class:hidden=move || state.phase.get() == Phase::Idle>
+            <h2>"Transcript"</h2>
+            <p
+                class="status"
+                class:error=move || matches!(state.phase.get(), Phase::Failed(_))
+                data-testid="transcript-status"
+                data-phase=move || format!("{:?}", state.phase.get()).split([' ', '(', '{']).next().unwrap_or_default().to_string()
+            >
+                {move || phase_text(&state.phase.get(), done(), state.total_secs.get(), state.elapsed_secs.get())}
+            </p>
+            <Show when=running>
+                <progress data-testid="transcript-progress" max="1" value=move || progress_value().to_string()></progress>
+                <button data-testid="transcript-cancel" on:click=move |_| seeker.with_value(Editor::cancel_transcription)>"Cancel"</button>
+            </Show>
+            <Show when=move || matches!(state.phase.get(), Phase::Cancelled | Phase::Failed(_))>
+                <button data-testid="transcript-retry" on:click=move |_| seeker.with_value(Editor::transcribe)>"Transcribe again"</button>
+            </Show>
+            <ul class="notices" data-testid="transcript-notices">
+                {move || state.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect::<Vec<_>>()}
+                {move || failures().into_iter().map(|n| view! { <li class="error">{n}</li> }).collect::<Vec<_>>()}
+            </ul>
+            <p class="words" data-testid="transcript">{words}</p>
+        </section>
+    }
+}
+
+/// Fetches the model's manifest and what of it is stored, for the settings panel.
+fn load_model_info(name: String, state: TranscriptState) {
+    spawn_local(async move {
+        if let Ok(manifest) = model_store::fetch_manifest(&name).await {
+            let stored = model_store::stored_bytes(&manifest).await.ok();
+            state.model.set(Some(manifest));
+            state.stored_bytes.set(stored);
+        }
+    });
+}
+
+#[component]
+fn SettingsPanel(state: TranscriptState) -> impl IntoView {
+    let remove_error = RwSignal::new(None::<String>);
+    let remove = move |_| {
+        let Some(manifest) = state.model.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match model_store::remove(&manifest).await {
+                Ok(()) => {
+                    remove_error.set(None);
+                    state.stored_bytes.set(Some(0));
+                }
+                Err(message) => remove_error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <details class="settings" data-testid="settings">
+            <summary>"Settings"</summary>
+            <dl>
+                <dt>"Speech model"</dt>
+                <dd data-testid="model-name">
+                    {move || state.model.with(|m| m.as_ref().map_or("not available".to_string(), |m| m.name.clone()))}
+                </dd>
+                <dt>"Size"</dt>
+                <dd data-testid="model-size">
+                    {move || state.model.with(|m| m.as_ref().map(|m| megabytes(m.total_bytes())))}
+                </dd>
+                <dt>"Stored in this browser"</dt>
+                <dd data-testid="model-stored">
+                    {move || match state.stored_bytes.get() {
+                        Some(0) => "no (downloaded on first use)".to_string(),
+                        Some(bytes) => format!("yes, {}", megabytes(bytes)),
+                        None => "unknown".to_string(),
+                    }}
+                </dd>
+                <dt>"Workers"</dt>
+                <dd data-testid="workers">
+                    {move || {
+                        let n = state.workers.get();
+                        match state.worker_memory.get() {
+                            Some(bytes) if n > 0 => format!("{n}, each using about {}", megabytes(bytes)),
+                            _ if n > 0 => n.to_string(),
+                            _ => "started when a video is transcribed".to_string(),
+                        }
+                    }}
+                </dd>
+            </dl>
+            <button data-testid="remove-model" on:click=remove>"Remove the speech model"</button>
+            <p class="error" data-testid="remove-error">{move || remove_error.get()}</p>
+        </details>
     }
 }
 
@@ -382,6 +609,7 @@ fn start_worker(status: RwSignal<String>) -> Option<Rc<WorkerClient>> {
                     ""
                 }
             )),
+            Ok(_) => {} // this worker only answers hello
             Err(message) => status.set(format!("error: {message}")),
         },
         move |message| status.set(format!("failed: {message}")),

@@ -68,6 +68,14 @@ impl Player {
         self.demuxer.info()
     }
 
+    pub fn demuxer(&self) -> &Demuxer {
+        &self.demuxer
+    }
+
+    pub fn source(&self) -> &BlobSource {
+        &self.source
+    }
+
     fn decoder(&self) -> Result<(VideoDecoder, VideoDecoded), String> {
         self.config
             .clone()

@@ -46,6 +46,10 @@ impl WorkerClient {
         })
     }
 
+    pub fn worker(&self) -> &web_sys::Worker {
+        &self.worker
+    }
+
     pub fn send(&self, id: u64, body: RequestBody) -> Result<(), String> {
         let request = Request {
             id,

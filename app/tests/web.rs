@@ -1,14 +1,14 @@
 //! Browser glue in a real Chromium (wasm-bindgen-test-runner + chromedriver): Blob reads,
-//! WebCodecs decoding of the first frame of the H.264 and VP9 fixtures, and the worker protocol
-//! through serde-wasm-bindgen.
+//! WebCodecs decoding of the first frame of the H.264 and VP9 fixtures, and sound tracks (AAC,
+//! Opus) decoded by WebCodecs' AudioDecoder into 16 kHz windows.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
+use futures::StreamExt;
 use reelsmith_app::blob_source::BlobSource;
 use reelsmith_app::player::{draw, Player};
-use reelsmith_core::protocol::{
-    handle, Request, RequestBody, Response, ResponseBody, PROTOCOL_VERSION,
-};
+use reelsmith_app::sound::{stream_windows, SoundError};
+use reelsmith_core::chunk::AudioWindow;
 use reelsmith_core::source::ByteSource;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -19,6 +19,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 const H264: &[u8] = include_bytes!("../../tests/fixtures/out/h264_aac_16x9.mp4");
 const VP9: &[u8] = include_bytes!("../../tests/fixtures/out/vp9_opus.webm");
 const HEVC: &[u8] = include_bytes!("../../tests/fixtures/out/hevc.mp4");
+const NO_AUDIO: &[u8] = include_bytes!("../../tests/fixtures/out/no_audio.mp4");
 
 fn blob(bytes: &[u8]) -> web_sys::Blob {
     let array = js_sys::Uint8Array::from(bytes);
@@ -116,19 +117,49 @@ async fn blob_reads_are_ranges() {
         .is_empty());
 }
 
-#[wasm_bindgen_test]
-fn protocol_round_trips_through_js_values() {
-    let request = Request {
-        id: 42,
-        version: PROTOCOL_VERSION,
-        body: RequestBody::Hello,
+/// Decodes a fixture's sound track through the app's pipeline and collects its windows.
+async fn windows_of(bytes: &[u8]) -> (Result<(), SoundError>, Vec<AudioWindow>) {
+    let player = Player::open(blob(bytes)).await.unwrap();
+    let (tx, mut rx) = futures::channel::mpsc::channel(0);
+    let collect = async move {
+        let mut windows = vec![];
+        while let Some(window) = rx.next().await {
+            windows.push(window);
+        }
+        windows
     };
-    let js = serde_wasm_bindgen::to_value(&request).unwrap();
-    let back: Request = serde_wasm_bindgen::from_value(js).unwrap();
-    assert_eq!(back, request);
-    let response = handle(&back, false);
-    let js = serde_wasm_bindgen::to_value(&response).unwrap();
-    let back: Response = serde_wasm_bindgen::from_value(js).unwrap();
-    assert_eq!(back.id, 42);
-    assert!(matches!(back.body, Ok(ResponseBody::Ready { .. })));
+    futures::future::join(stream_windows(&player, tx, || false), collect).await
+}
+
+#[wasm_bindgen_test]
+async fn aac_and_opus_sound_tracks_become_16k_mono_windows() {
+    // Both fixtures carry a 2 s, 440 Hz tone at 48 kHz.
+    for (name, bytes) in [("AAC in MP4", H264), ("Opus in WebM", VP9)] {
+        let (result, windows) = windows_of(bytes).await;
+        result.unwrap();
+        assert_eq!(windows.len(), 1, "{name}");
+        let samples = &windows[0].samples;
+        let secs = samples.len() as f64 / 16_000.0;
+        assert!((secs - 2.0).abs() < 0.03, "{name}: {secs} s");
+        // The tone survives decoding, downmix and resampling: amplitude and pitch.
+        let middle = &samples[8_000..24_000];
+        let rms = (middle.iter().map(|s| s * s).sum::<f32>() / middle.len() as f32).sqrt();
+        assert!(rms > 0.05, "{name}: rms {rms}");
+        let crossings = middle
+            .windows(2)
+            .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+            .count();
+        assert!(
+            (435..=445).contains(&crossings),
+            "{name}: {crossings} cycles in 1 s"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_video_without_sound_says_so() {
+    let (result, windows) = windows_of(NO_AUDIO).await;
+    assert_eq!(result, Err(SoundError::NoSound));
+    assert!(windows.is_empty());
+    assert!(SoundError::NoSound.to_string().contains("no sound track"));
 }

@@ -6,10 +6,11 @@ const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 
-/** Starts the relay binary serving `dist`; resolves to { url, process }. */
-async function startRelay(relayBin, dist) {
+/** Starts the relay binary serving `dist`; resolves to { url, process }. `env` adds to its
+ * environment (e.g. REELSMITH_MODELS, the folder of speech models it serves). */
+async function startRelay(relayBin, dist, env = {}) {
   const child = spawn(relayBin, [], {
-    env: { ...process.env, REELSMITH_ADDR: '127.0.0.1:0', REELSMITH_DIST: dist },
+    env: { ...process.env, REELSMITH_ADDR: '127.0.0.1:0', REELSMITH_DIST: dist, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {
