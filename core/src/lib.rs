@@ -3,8 +3,11 @@
 //! The browser edges (Blob reads, WebCodecs, workers) live in `app/` and `worker/` and reach
 //! this crate through small traits such as [`source::ByteSource`].
 
+pub mod captions;
 pub mod chunk;
+pub mod clips;
 pub mod demux;
+pub mod edit;
 pub mod media;
 pub mod mp4;
 pub mod protocol;
