@@ -5,8 +5,11 @@
 //! transcription job) sit in [`Editor`].
 
 pub mod blob_source;
+pub mod caption_draw;
+pub mod editing;
 pub mod model_store;
 pub mod player;
+pub mod project_store;
 pub mod sound;
 pub mod transcriber;
 pub mod worker_client;
@@ -21,14 +24,38 @@ use reelsmith_core::protocol::{RequestBody, ResponseBody};
 use reelsmith_core::transcript::{eta_secs, word_index_at};
 use wasm_bindgen::JsCast;
 
+use editing::{ClipsPanel, Edits, RestoreBanner, SuggestionsPanel};
+use reelsmith_core::edit::SourceRef;
+use reelsmith_core::transcript::{Transcript, WindowSpan};
 use transcriber::{Job, Phase, Settings, TranscriptState};
 
 use player::{draw, frame_micros, Player};
 use worker_client::WorkerClient;
 
+/// Asks the browser to load the bundled caption fonts now, so the first captions drawn on a
+/// canvas use them (canvas text does not wait for a font).
+fn load_caption_fonts() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(fonts) = js_sys::Reflect::get(&document, &"fonts".into()) else {
+        return;
+    };
+    let Ok(load) = js_sys::Reflect::get(&fonts, &"load".into()) else {
+        return;
+    };
+    let Ok(load) = load.dyn_into::<js_sys::Function>() else {
+        return;
+    };
+    for font in ["16px Anton", "16px Inter", "bold 16px Inter"] {
+        let _ = load.call1(&fonts, &font.into());
+    }
+}
+
 /// Mounts the editor on the page's body.
 pub fn start() {
     console_error_panic_hook::set_once();
+    load_caption_fonts();
     leptos::mount::mount_to_body(App);
 }
 
@@ -48,9 +75,12 @@ struct Editor {
     playing: RwSignal<bool>,
     time_micros: RwSignal<i64>,
     shown_pts: RwSignal<Option<i64>>,
+    /// Pictures drawn so far (redraws after edits included; tests wait on it).
+    draws: RwSignal<u64>,
     settings: Settings,
     transcription: TranscriptState,
     job: Rc<RefCell<Option<Rc<Job>>>>,
+    edits: Edits,
 }
 
 impl Editor {
@@ -68,9 +98,11 @@ impl Editor {
             playing: RwSignal::new(false),
             time_micros: RwSignal::new(0),
             shown_pts: RwSignal::new(None),
+            draws: RwSignal::new(0),
             settings: Settings::from_page(),
             transcription: TranscriptState::new(),
             job: Rc::default(),
+            edits: Edits::new(),
         }
     }
 
@@ -100,6 +132,11 @@ impl Editor {
         self.stop();
         let my_generation = self.generation.get();
         let name = file.name();
+        let source = SourceRef {
+            name: name.clone(),
+            bytes: file.size() as u64,
+            last_modified_ms: file.last_modified(),
+        };
         self.file_name.set(name.clone());
         self.error.set(None);
         self.info.set(None);
@@ -121,8 +158,12 @@ impl Editor {
             match opened {
                 Ok(player) => {
                     editor.info.set(Some(player.info().clone()));
+                    let duration = player.info().duration_secs();
                     editor.player.replace(Some(Rc::new(player)));
                     editor.seek(0);
+                    if editor.edits.start(source, duration) && editor.resume_transcript() {
+                        return; // the saved project already has this video's transcript
+                    }
                     editor.transcribe();
                 }
                 Err(message) => editor
@@ -167,14 +208,61 @@ impl Editor {
         });
     }
 
+    /// Shows a restored project's transcript instead of transcribing again.
+    fn resume_transcript(&self) -> bool {
+        let segments = self.edits.project.with_untracked(|p| p.transcript.clone());
+        if segments.is_empty() {
+            return false;
+        }
+        let mut transcript = Transcript::new();
+        let end = self.duration_micros() as f64 / 1e6;
+        transcript.insert(
+            WindowSpan {
+                index: 0,
+                start_secs: 0.0,
+                end_secs: end,
+            },
+            segments,
+        );
+        self.transcription.transcript.set(transcript);
+        self.transcription.total_secs.set(end);
+        self.transcription.phase.set(Phase::Done);
+        true
+    }
+
+    /// Redraws the current frame with the crop window and captions of the selected clip.
+    fn redraw(&self) {
+        if !self.playing.get_untracked() {
+            self.seek(self.time_micros.get_untracked());
+        }
+    }
+
     fn show(&self, shown: &player::ShownFrame) {
         if let Some(canvas) = self.canvas.get_untracked() {
             if let Err(message) = draw(&canvas, &shown.frame) {
                 self.error
                     .set(Some(format!("The picture could not be drawn: {message}")));
             }
+            let size = self.info.with_untracked(|i| {
+                i.as_ref()
+                    .and_then(|i| i.video.as_ref())
+                    .map(|v| (f64::from(v.width), f64::from(v.height)))
+            });
+            if let Some(size) = size {
+                let clip = self.edits.selected_clip_untracked();
+                self.edits.project.with_untracked(|p| {
+                    editing::draw_overlay(
+                        &canvas,
+                        p,
+                        clip.as_ref(),
+                        size,
+                        shown.pts_micros as f64 / 1e6,
+                    )
+                });
+            }
         }
         self.shown_pts.set(Some(shown.pts_micros));
+        self.draws.update(|n| *n += 1);
     }
 
     fn toggle_play(&self) {
@@ -279,7 +367,12 @@ fn App() -> impl IntoView {
             let on_control = ev
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-                .is_some_and(|el| matches!(el.tag_name().as_str(), "BUTTON" | "INPUT"));
+                .is_some_and(|el| {
+                    matches!(
+                        el.tag_name().as_str(),
+                        "BUTTON" | "INPUT" | "SELECT" | "TEXTAREA"
+                    )
+                });
             match ev.key().as_str() {
                 " " if !on_control => {
                     ev.prevent_default();
@@ -287,12 +380,90 @@ fn App() -> impl IntoView {
                 }
                 "ArrowLeft" if !on_control => editor.step(-1),
                 "ArrowRight" if !on_control => editor.step(1),
+                "z" | "Z" if ev.ctrl_key() || ev.meta_key() => {
+                    ev.prevent_default();
+                    if ev.shift_key() {
+                        editor.edits.redo();
+                    } else {
+                        editor.edits.undo();
+                    }
+                }
+                _ if on_control => {}
+                "j" => editor.seek(editor.time_micros.get_untracked() - 2_000_000),
+                "k" => editor.stop(),
+                "l" if !editor.playing.get_untracked() => editor.toggle_play(),
+                "i" => editor
+                    .edits
+                    .mark(true, secs_from_micros(editor.time_micros.get_untracked())),
+                "o" => editor
+                    .edits
+                    .mark(false, secs_from_micros(editor.time_micros.get_untracked())),
+                "Delete" | "Backspace" => editor.edits.cut_selection(),
                 _ => {}
             }
         })
     };
     let _worker = StoredValue::new_local(worker);
     load_model_info(editor.settings.model.clone(), editor.transcription);
+    // A finished transcript becomes part of the project.
+    {
+        let (state, edits) = (editor.transcription, editor.edits);
+        Effect::new(move |_| {
+            if state.phase.get() == Phase::Done
+                && edits.project.with_untracked(|p| p.transcript.is_empty())
+            {
+                let segments: Vec<_> = state
+                    .transcript
+                    .with_untracked(|t| t.segments().cloned().collect());
+                edits.set_transcript(segments);
+            }
+        });
+    }
+    // Any edit redraws the paused picture (crop window, captions).
+    {
+        let redrawer = StoredValue::new_local(editor.clone());
+        let project = editor.edits.project;
+        Effect::new(move |previous: Option<()>| {
+            project.track();
+            if previous.is_some() {
+                redrawer.with_value(Editor::redraw);
+            }
+        });
+    }
+    let on_pan = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::PointerEvent| {
+            let Some(canvas) = editor.canvas.get_untracked() else {
+                return;
+            };
+            let (w, h) = (
+                f64::from(canvas.client_width()),
+                f64::from(canvas.client_height()),
+            );
+            if w <= 0.0 || h <= 0.0 || editor.edits.selected_clip_untracked().is_none() {
+                return;
+            }
+            let t = secs_from_micros(editor.time_micros.get_untracked());
+            editing::pan_to(editor.edits, t, ev.offset_x() / w, ev.offset_y() / h);
+        }
+    };
+    let on_import = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::Event| {
+            let input: Option<web_sys::HtmlInputElement> =
+                ev.target().and_then(|t| t.dyn_into().ok());
+            let Some(file) = first_file(input.as_ref().and_then(|i| i.files())) else {
+                return;
+            };
+            let edits = editor.edits;
+            spawn_local(async move {
+                match editing::import_project(file).await {
+                    Ok(project) => edits.restorable.set(Some(project)),
+                    Err(message) => edits.message.set(Some(message)),
+                }
+            });
+        }
+    };
 
     let e = editor.clone();
     let has_video = move || e.info.with(Option::is_some);
@@ -306,6 +477,7 @@ fn App() -> impl IntoView {
             <span class="tagline">"Your video never leaves this tab."</span>
         </header>
         <main>
+            <RestoreBanner edits=editor.edits />
             <label
                 class="dropzone"
                 data-testid="dropzone"
@@ -335,7 +507,9 @@ fn App() -> impl IntoView {
                 <canvas
                     node_ref=editor.canvas
                     data-testid="preview"
+                    on:pointerdown=on_pan
                     data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
+                    data-draws=move || editor.draws.get().to_string()
                 ></canvas>
                 <div class="controls">
                     <button data-testid="step-back" title="Previous frame (←)" on:click=move |_| e1.step(-1)>"−1 frame"</button>
@@ -360,7 +534,25 @@ fn App() -> impl IntoView {
                 </div>
             </section>
             <TranscriptPanel editor=editor.clone() />
+            <SuggestionsPanel edits=editor.edits loudness=editor.transcription.loudness />
+            <ClipsPanel edits=editor.edits loudness=editor.transcription.loudness time_micros=editor.time_micros />
             <MediaDetails info=editor.info name=editor.file_name />
+            <section class="project">
+                <button data-testid="export-project" on:click={
+                    let edits = editor.edits;
+                    move |_| {
+                        if let Err(message) = edits.project.with_untracked(editing::export_project) {
+                            edits.message.set(Some(message));
+                        }
+                    }
+                }>"Export project"</button>
+                <label>" Import project "
+                    <input type="file" accept=".json,application/json" data-testid="import-project" on:change=on_import />
+                </label>
+                <span class="status" data-testid="saved" data-saves=move || editor.edits.saves.get().to_string()>
+                    {move || if editor.edits.saves.get() > 0 { "Saved in this browser" } else { "" }}
+                </span>
+            </section>
             <SettingsPanel state=editor.transcription />
         </main>
         <footer>
@@ -432,30 +624,73 @@ fn TranscriptPanel(editor: Editor) -> impl IntoView {
     };
     // Reactive closures must be Send: the editor's handles stay behind a local store.
     let seeker = StoredValue::new_local(editor.clone());
+    let edits = editor.edits;
+    let selected = move |i: usize| {
+        edits
+            .selection
+            .get()
+            .is_some_and(|(a, b)| (a.min(b)..=a.max(b)).contains(&i))
+    };
+    let on_word = move |i: usize, at: i64, ev: leptos::ev::MouseEvent| {
+        let anchor = edits.selection.get_untracked().map(|(a, _)| a);
+        match anchor {
+            Some(a) if ev.shift_key() => edits.selection.set(Some((a, i))),
+            _ => edits.selection.set(Some((i, i))),
+        }
+        seeker.with_value(|e| e.seek(at));
+    };
+    let fix = move |i: usize, text: String| {
+        let fixed = web_sys::window()
+            .and_then(|w| {
+                w.prompt_with_message_and_default("Correct this word (its timing stays):", &text)
+                    .ok()
+            })
+            .flatten();
+        if let Some(fixed) = fixed.filter(|f| !f.trim().is_empty()) {
+            edits.edit(|p| p.fix_word(i, &fixed));
+        }
+    };
     let words = move || {
-        state.transcript.with(|t| {
-            t.words()
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let at = (w.start_secs * 1e6).round() as i64;
-                    view! {
-                        <span
-                            class="word"
-                            class:current=move || current.get() == Some(i)
-                            data-testid="word"
-                            data-start=format!("{:.2}", w.start_secs)
-                            data-end=format!("{:.2}", w.end_secs)
-                            title=format!("{:.2} s", w.start_secs)
-                            on:click=move |_| seeker.with_value(|e| e.seek(at))
-                        >
-                            {w.text.trim().to_string()}
-                        </span>
-                        " "
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
+        // The project's words once the transcript is in (fixes apply), the streaming ones before.
+        let from_project: Vec<reelsmith_core::transcript::Word> = edits
+            .project
+            .with(|p| p.words().into_iter().cloned().collect());
+        let words = if from_project.is_empty() {
+            state.transcript.with(|t| t.words().to_vec())
+        } else {
+            from_project
+        };
+        let clip = edits.selected_clip();
+        words
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let at = (w.start_secs * 1e6).round() as i64;
+                let text = w.text.trim().to_string();
+                let cut = editing::is_cut(clip.as_ref(), &w);
+                let in_clip = clip.as_ref().is_some_and(|c| w.start_secs >= c.span.start_secs && w.end_secs <= c.span.end_secs);
+                let fix_text = text.clone();
+                view! {
+                    <span
+                        class="word"
+                        class:current=move || current.get() == Some(i)
+                        class:selected=move || selected(i)
+                        class:cut=cut
+                        class:in-clip=in_clip
+                        data-testid="word"
+                        data-index=i.to_string()
+                        data-start=format!("{:.2}", w.start_secs)
+                        data-end=format!("{:.2}", w.end_secs)
+                        title=format!("{:.2} s — click to seek, shift-click to select, double-click to correct", w.start_secs)
+                        on:click=move |ev| on_word(i, at, ev)
+                        on:dblclick=move |_| fix(i, fix_text.clone())
+                    >
+                        {text}
+                    </span>
+                    " "
+                }
+            })
+            .collect::<Vec<_>>()
     };
     let failures = move || {
         state.transcript.with(|t| {
@@ -554,7 +789,9 @@ fn SettingsPanel(state: TranscriptState) -> impl IntoView {
                 </dd>
             </dl>
             <button data-testid="remove-model" on:click=remove>"Remove the speech model"</button>
-            <p class="error" data-testid="remove-error">{move || remove_error.get()}</p>
+            <Show when=move || remove_error.with(Option::is_some)>
+                <p class="error" data-testid="remove-error">{move || remove_error.get()}</p>
+            </Show>
         </details>
     }
 }

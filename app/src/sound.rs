@@ -55,6 +55,28 @@ struct Pipeline {
     channel: Vec<u8>,
     mono: Vec<f32>,
     resampled: Vec<f32>,
+    /// RMS per [`LOUDNESS_STEP`] of the 16 kHz stream (the sound's loudness over time).
+    loudness: Vec<f32>,
+    loud_sum: f64,
+    loud_count: usize,
+}
+
+/// Loudness is measured over 100 ms at 16 kHz.
+pub const LOUDNESS_STEP: usize = 1_600;
+
+impl Pipeline {
+    fn measure(&mut self) {
+        for &s in &self.resampled {
+            self.loud_sum += f64::from(s) * f64::from(s);
+            self.loud_count += 1;
+            if self.loud_count == LOUDNESS_STEP {
+                self.loudness
+                    .push((self.loud_sum / LOUDNESS_STEP as f64).sqrt() as f32);
+                self.loud_sum = 0.0;
+                self.loud_count = 0;
+            }
+        }
+    }
 }
 
 impl Pipeline {
@@ -100,6 +122,7 @@ impl Pipeline {
         };
         self.resampled.clear();
         resampler.process(mono, &mut self.resampled);
+        self.measure();
         Ok(self.chunker.push(&self.resampled))
     }
 
@@ -108,6 +131,7 @@ impl Pipeline {
         if let Some(r) = &mut self.resampler {
             r.finish(&mut self.resampled);
         }
+        self.measure();
         let mut windows = self.chunker.push(&self.resampled);
         windows.extend(self.chunker.finish());
         windows
@@ -126,13 +150,13 @@ async fn send_all(
 }
 
 /// Decodes the sound track of `player`'s file and sends its windows in order to `out`,
-/// waiting whenever `out` is full. Stops early (with `Cancelled`) when `cancelled()` turns
-/// true or the receiver is gone.
+/// waiting whenever `out` is full; returns the loudness over time (RMS per 100 ms). Stops
+/// early (with `Cancelled`) when `cancelled()` turns true or the receiver is gone.
 pub async fn stream_windows(
     player: &Player,
     mut out: mpsc::Sender<AudioWindow>,
     cancelled: impl Fn() -> bool,
-) -> Result<(), SoundError> {
+) -> Result<Vec<f32>, SoundError> {
     let info = player.info();
     let track = info.audio.as_ref().ok_or(SoundError::NoSound)?;
     let mut config = AudioDecoderConfig::new(
@@ -171,6 +195,9 @@ pub async fn stream_windows(
         channel: Vec::new(),
         mono: Vec::new(),
         resampled: Vec::new(),
+        loudness: Vec::new(),
+        loud_sum: 0.0,
+        loud_count: 0,
     };
     let mut submitted_until = 0i64;
     let mut received_until = 0i64;
@@ -223,5 +250,5 @@ pub async fn stream_windows(
     }
     send_all(&mut out, pipeline.finish()).await?;
     out.close_channel();
-    Ok(())
+    Ok(pipeline.loudness)
 }

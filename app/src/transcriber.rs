@@ -82,6 +82,8 @@ pub struct TranscriptState {
     pub notices: RwSignal<Vec<String>>,
     pub model: RwSignal<Option<ModelManifest>>,
     pub stored_bytes: RwSignal<Option<u64>>,
+    /// The sound's loudness, RMS per 100 ms (for suggestions and the waveform).
+    pub loudness: RwSignal<Vec<f32>>,
 }
 
 impl TranscriptState {
@@ -96,6 +98,7 @@ impl TranscriptState {
             notices: RwSignal::new(Vec::new()),
             model: RwSignal::new(None),
             stored_bytes: RwSignal::new(None),
+            loudness: RwSignal::new(Vec::new()),
         }
     }
 
@@ -226,14 +229,18 @@ impl Job {
         }
         let worker_errors: Vec<String> = worked.into_iter().filter_map(Result::err).collect();
         let phase = match produced {
+            Ok(loudness) if worker_errors.len() < self.settings.workers => {
+                state.loudness.set(loudness);
+                Phase::Done
+            }
             Err(SoundError::NoSound) => Phase::NoSound,
             Err(SoundError::Failed(message)) => Phase::Failed(message),
             // Every worker failed to start: the decoder had no one to hand windows to.
-            Err(SoundError::Cancelled) | Ok(()) if worker_errors.len() == self.settings.workers => {
+            Err(SoundError::Cancelled) | Ok(_) if worker_errors.len() == self.settings.workers => {
                 Phase::Failed(worker_errors.into_iter().next().unwrap_or_default())
             }
             Err(SoundError::Cancelled) => Phase::Cancelled,
-            Ok(()) => Phase::Done,
+            Ok(_) => Phase::Done,
         };
         state.phase.set(phase);
     }

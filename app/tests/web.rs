@@ -118,7 +118,7 @@ async fn blob_reads_are_ranges() {
 }
 
 /// Decodes a fixture's sound track through the app's pipeline and collects its windows.
-async fn windows_of(bytes: &[u8]) -> (Result<(), SoundError>, Vec<AudioWindow>) {
+async fn windows_of(bytes: &[u8]) -> (Result<Vec<f32>, SoundError>, Vec<AudioWindow>) {
     let player = Player::open(blob(bytes)).await.unwrap();
     let (tx, mut rx) = futures::channel::mpsc::channel(0);
     let collect = async move {
@@ -136,8 +136,18 @@ async fn aac_and_opus_sound_tracks_become_16k_mono_windows() {
     // Both fixtures carry a 2 s, 440 Hz tone at 48 kHz.
     for (name, bytes) in [("AAC in MP4", H264), ("Opus in WebM", VP9)] {
         let (result, windows) = windows_of(bytes).await;
-        result.unwrap();
+        let loudness = result.unwrap();
         assert_eq!(windows.len(), 1, "{name}");
+        // RMS per 100 ms: 20 steps, a steady tone's (0.1 amplitude → ~0.07) in the middle.
+        assert!(
+            (19..=21).contains(&loudness.len()),
+            "{name}: {}",
+            loudness.len()
+        );
+        assert!(
+            loudness[5..15].iter().all(|l| *l > 0.05),
+            "{name}: {loudness:?}"
+        );
         let samples = &windows[0].samples;
         let secs = samples.len() as f64 / 16_000.0;
         assert!((secs - 2.0).abs() < 0.03, "{name}: {secs} s");

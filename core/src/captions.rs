@@ -103,6 +103,79 @@ impl CaptionStyle {
     }
 }
 
+/// What a user changed on top of a template, per clip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StyleOverrides {
+    /// Text size as a multiple of the template's (1 = as designed).
+    #[serde(default)]
+    pub size_scale: Option<f64>,
+    #[serde(default)]
+    pub position_y: Option<f64>,
+    #[serde(default)]
+    pub uppercase: Option<bool>,
+    #[serde(default)]
+    pub emoji: Option<bool>,
+    #[serde(default)]
+    pub text: Option<Rgba>,
+    #[serde(default)]
+    pub highlight: Option<Rgba>,
+    #[serde(default)]
+    pub outline_px: Option<f64>,
+    #[serde(default)]
+    pub font_family: Option<String>,
+}
+
+impl StyleOverrides {
+    /// The template with these changes.
+    pub fn apply(&self, base: &CaptionStyle) -> CaptionStyle {
+        let mut style = base.clone();
+        if let Some(scale) = self.size_scale {
+            style.font.size_px = (base.font.size_px * scale.clamp(0.3, 3.0)).round();
+        }
+        if let Some(y) = self.position_y {
+            style.position_y = y.clamp(0.05, 0.95);
+        }
+        if let Some(upper) = self.uppercase {
+            style.uppercase = upper;
+        }
+        if let Some(emoji) = self.emoji {
+            style.emoji = emoji;
+        }
+        if let Some(text) = self.text {
+            style.text = text;
+        }
+        if let Some(highlight) = self.highlight {
+            style.highlight = Some(highlight);
+        }
+        if let Some(outline) = self.outline_px {
+            style.outline_px = outline.clamp(0.0, 30.0);
+        }
+        if let Some(family) = &self.font_family {
+            style.font.family = family.clone();
+        }
+        style
+    }
+}
+
+impl Rgba {
+    /// From `#rrggbb` (as an HTML colour input gives it), opaque.
+    pub fn from_hex(hex: &str) -> Option<Rgba> {
+        let hex = hex.strip_prefix('#')?;
+        if hex.len() != 6 {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+        Some(Rgba(byte(0)?, byte(2)?, byte(4)?, 255))
+    }
+
+    pub fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
+
+/// The fonts bundled with the editor (`public/fonts`).
+pub const FONTS: [&str; 2] = ["Anton", "Inter"];
+
 const WHITE: Rgba = Rgba(255, 255, 255, 255);
 const BLACK: Rgba = Rgba(0, 0, 0, 255);
 
@@ -526,6 +599,30 @@ mod tests {
         assert_eq!(page_at(&pages, 0.1), Some(first));
         assert_eq!(page_at(&pages, pages[1].start_secs + 0.01), Some(&pages[1]));
         assert!(page_at(&pages, 1000.0).is_none());
+    }
+
+    #[test]
+    fn overrides_change_a_template_within_limits() {
+        let base = template("karaoke");
+        let changed = StyleOverrides {
+            size_scale: Some(1.5),
+            position_y: Some(2.0),
+            uppercase: Some(false),
+            text: Rgba::from_hex("#102030"),
+            font_family: Some("Inter".into()),
+            ..StyleOverrides::default()
+        }
+        .apply(&base);
+        assert_eq!(changed.font.size_px, 126.0);
+        assert_eq!(changed.position_y, 0.95);
+        assert!(!changed.uppercase);
+        assert_eq!(changed.text, Rgba(16, 32, 48, 255));
+        assert_eq!(changed.text.hex(), "#102030");
+        assert_eq!(changed.font.family, "Inter");
+        assert_eq!(changed.highlight, base.highlight);
+        assert_eq!(StyleOverrides::default().apply(&base), base);
+        assert_eq!(Rgba::from_hex("102030"), None);
+        assert_eq!(Rgba::from_hex("#1020"), None);
     }
 
     #[test]

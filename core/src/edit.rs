@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::captions::{template, CaptionStyle, StyleOverrides};
 use crate::transcript::{Segment, Word};
 
 /// Shortest clip the editor keeps (trims and splits never go below it).
@@ -165,10 +166,18 @@ pub struct Clip {
     /// non-overlapping, within `span`.
     pub cuts: Vec<Span>,
     pub template: String,
+    /// The user's changes to the template's look.
+    #[serde(default)]
+    pub style: StyleOverrides,
     pub reframe: Reframe,
 }
 
 impl Clip {
+    /// The caption look: the template with the clip's changes (`None`: no captions).
+    pub fn caption_style(&self) -> Option<CaptionStyle> {
+        (self.template != "none").then(|| self.style.apply(&template(&self.template)))
+    }
+
     /// What plays, in order: the clip minus its cuts.
     pub fn kept(&self) -> Vec<Span> {
         let mut kept = Vec::new();
@@ -298,6 +307,7 @@ impl Project {
             span,
             cuts: Vec::new(),
             template: template.to_string(),
+            style: StyleOverrides::default(),
             reframe: Reframe::default(),
         });
         self.selected = Some(id);
@@ -401,6 +411,11 @@ impl Project {
 
     pub fn set_template(&mut self, id: u32, template: &str) -> Result<(), EditError> {
         self.clip_mut(id)?.template = template.to_string();
+        Ok(())
+    }
+
+    pub fn set_style(&mut self, id: u32, style: StyleOverrides) -> Result<(), EditError> {
+        self.clip_mut(id)?.style = style;
         Ok(())
     }
 

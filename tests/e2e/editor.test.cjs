@@ -1,42 +1,28 @@
 // End-to-end tests of the built editor (dist/) served by the relay, in headless Debian Chromium
 // driven by playwright-core. Run by scripts/test.sh, which builds everything first and sets
 // RELAY_BIN, REELSMITH_DIST and FIXTURES.
-const { test, before, after, describe } = require('node:test');
+const { test, describe } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startRelay, launchBrowser } = require('./harness.cjs');
+const { relayAndBrowser } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
 
-let relay;
-let baseUrl;
-let context;
-
-before(async () => {
-  // These tests are about opening and playing; transcription has its own file. With no models
-  // to serve, each opened video's transcription stops at once with "not available".
-  const noModels = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'reelsmith-no-models-'));
-  const started = await startRelay(process.env.RELAY_BIN, process.env.REELSMITH_DIST,
-    { REELSMITH_MODELS: noModels });
-  relay = started.process;
-  baseUrl = started.url;
-  context = await launchBrowser();
-});
-
-after(async () => {
-  await context?.close();
-  relay?.kill();
-});
+// These tests are about opening and playing; transcription has its own file. With no models
+// to serve, each opened video's transcription stops at once with "not available".
+const suite = relayAndBrowser(() => ({
+  REELSMITH_MODELS: fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'reelsmith-no-models-')),
+}));
 
 /** The editor page, as a person uses it. */
 class Editor {
   static async open() {
-    const page = await context.newPage();
+    const page = await suite.context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(baseUrl);
+    await page.goto(suite.url);
     await page.getByTestId('file-input').waitFor({ state: 'attached' });
     return new Editor(page, errors);
   }

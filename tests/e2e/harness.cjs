@@ -36,4 +36,23 @@ async function launchBrowser() {
   });
 }
 
-module.exports = { startRelay, launchBrowser };
+/** For a test file: before its tests, starts the relay (the build named by RELAY_BIN and
+ * REELSMITH_DIST, with `env()` added to its environment) and a browser; after them, stops
+ * both. The returned object's `url` and `context` are set once the tests run. */
+function relayAndBrowser(env = () => ({})) {
+  const { before, after } = require('node:test');
+  const suite = {};
+  before(async () => {
+    const started = await startRelay(process.env.RELAY_BIN, process.env.REELSMITH_DIST, env());
+    suite.relay = started.process;
+    suite.url = started.url;
+    suite.context = await launchBrowser();
+  });
+  after(async () => {
+    await suite.context?.close();
+    suite.relay?.kill();
+  });
+  return suite;
+}
+
+module.exports = { startRelay, launchBrowser, relayAndBrowser };

@@ -1,13 +1,13 @@
 // End-to-end tests of transcription in the tab: the real Whisper tiny.en model served by the
 // relay, downloaded once into Cache Storage, run by the app's Web Workers on the fixtures'
 // sound tracks. Run by scripts/test.sh (RELAY_BIN, REELSMITH_DIST, FIXTURES, REELSMITH_MODELS).
-const { test, before, after } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRelay, launchBrowser } = require('./harness.cjs');
+const { relayAndBrowser } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const MODELS = process.env.REELSMITH_MODELS;
@@ -15,9 +15,6 @@ const fixture = (name) => path.join(FIXTURES, name);
 const SENTENCE = fs.readFileSync(fixture('speech.txt'), 'utf8');
 const MODEL_FILE = /\/models\/[^/]+\/(encoder\.onnx|decoder\.onnx|config\.json|vocabulary\.txt)$/;
 
-let relay;
-let baseUrl;
-let context;
 let tmp;
 
 /** A models folder with the random-weights model and a "broken" one whose encoder is not a
@@ -44,17 +41,9 @@ function makeModels() {
   return tmp;
 }
 
-before(async () => {
-  const started = await startRelay(process.env.RELAY_BIN, process.env.REELSMITH_DIST,
-    { REELSMITH_MODELS: makeModels() });
-  relay = started.process;
-  baseUrl = started.url;
-  context = await launchBrowser();
-});
+const suite = relayAndBrowser(() => ({ REELSMITH_MODELS: makeModels() }));
 
-after(async () => {
-  await context?.close();
-  relay?.kill();
+after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -76,7 +65,7 @@ function wer(reference, hypothesis) {
 
 /** The editor page; records the model-file requests the page and its workers make. */
 async function openEditor(query = '') {
-  const page = await context.newPage();
+  const page = await suite.context.newPage();
   const modelRequests = [];
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -84,11 +73,11 @@ async function openEditor(query = '') {
   const onRequest = (request) => {
     if (MODEL_FILE.test(new URL(request.url()).pathname)) modelRequests.push(request.url());
   };
-  context.on('request', onRequest);
-  await page.goto(baseUrl + query);
+  suite.context.on('request', onRequest);
+  await page.goto(suite.url + query);
   await page.getByTestId('file-input').waitFor({ state: 'attached' });
   const done = async () => {
-    context.off('request', onRequest);
+    suite.context.off('request', onRequest);
     await page.close();
   };
   return { page, modelRequests, errors, done };
@@ -220,6 +209,23 @@ test('windows appear as they finish, and cancelling stops at once', async () => 
   // native engine scores 14 % on the same sentences, so the bar here is 20 %.
   const rate = wer(fs.readFileSync(fixture('speech_long.txt'), 'utf8'), text);
   assert.ok(rate <= 0.2, `WER ${rate}: ${text}`);
+  await done();
+});
+
+test('two workers share the windows and the transcript comes out in order', async () => {
+  const { page, errors, done } = await openEditor('?workers=2');
+  await pick(page, 'speech_long.mp4');
+  await waitForPhase(page, 'Done');
+  const all = await words(page);
+  for (let i = 1; i < all.length; i++) {
+    assert.ok(all[i].start >= all[i - 1].start, `word ${i} at ${all[i].start} after ${all[i - 1].start}`);
+  }
+  assert.ok(all[all.length - 1].start > 35);
+  const rate = wer(fs.readFileSync(fixture('speech_long.txt'), 'utf8'), all.map((w) => w.text).join(' '));
+  assert.ok(rate <= 0.2, `WER ${rate}`);
+  await page.getByTestId('settings').locator('summary').click();
+  assert.match(await page.getByTestId('workers').textContent(), /^2, each using about \d+\.\d MB$/);
+  assert.deepEqual(errors, []);
   await done();
 });
 

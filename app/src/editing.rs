@@ -1,0 +1,692 @@
+//! The editing side of the editor: the project (clips cut from the transcript) with undo/redo
+//! and autosave, clip suggestions, the clip list with trim handles over a waveform, cuts from
+//! selected words, silence/filler clean-up, caption templates and reframing drawn over the
+//! preview. The logic is `reelsmith_core::{edit, clips, captions}`; this is the glue.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reelsmith_core::captions::{layout, page_at, template, templates, Rgba, StyleOverrides, FONTS};
+use reelsmith_core::clips::{suggest, LengthTarget, Loudness, Suggestion};
+use reelsmith_core::edit::{
+    fillers, silences, Aspect, Clip, Crop, EditError, History, PanKey, Project, SourceRef, Span,
+    DEFAULT_FILLERS,
+};
+use reelsmith_core::media::secs_from_micros;
+use reelsmith_core::transcript::{Segment, Word};
+use wasm_bindgen::JsCast;
+
+use crate::caption_draw::{draw_page, CanvasMeasure};
+use crate::project_store::{self, Autosaver};
+use crate::sound::LOUDNESS_STEP;
+
+/// Pauses longer than this are cut by the clean-up.
+const SILENCE_SECS: f64 = 0.8;
+/// Kept on each side of a cut pause.
+const SILENCE_KEEP_SECS: f64 = 0.15;
+
+/// The project and what edits it. All handles are `Copy`.
+#[derive(Clone, Copy)]
+pub struct Edits {
+    pub project: RwSignal<Project>,
+    history: StoredValue<History<Project>, LocalStorage>,
+    saver: StoredValue<Autosaver, LocalStorage>,
+    /// Selected transcript words (anchor, focus) as word indices.
+    pub selection: RwSignal<Option<(usize, usize)>>,
+    pub target_secs: RwSignal<f64>,
+    /// A saved project waiting for its video to be picked again.
+    pub restorable: RwSignal<Option<Project>>,
+    pub message: RwSignal<Option<String>>,
+    /// Completed autosaves (shown as "saved"; tests wait on it).
+    pub saves: RwSignal<u64>,
+    /// Clean-up cuts shown before they are applied.
+    pub cleanup: RwSignal<Option<Vec<Span>>>,
+    /// The filler words and phrases the clean-up removes, comma-separated (editable).
+    pub fillers: RwSignal<String>,
+}
+
+impl Edits {
+    pub fn new() -> Self {
+        Self {
+            project: RwSignal::new(Project::default()),
+            history: StoredValue::new_local(History::new(200)),
+            saver: StoredValue::new_local(Autosaver::default()),
+            selection: RwSignal::new(None),
+            target_secs: RwSignal::new(30.0),
+            restorable: RwSignal::new(None),
+            message: RwSignal::new(None),
+            saves: RwSignal::new(0),
+            cleanup: RwSignal::new(None),
+            fillers: RwSignal::new(DEFAULT_FILLERS.join(", ")),
+        }
+    }
+
+    /// Applies an edit: remembered for undo, saved, or its error shown.
+    pub fn edit(&self, change: impl FnOnce(&mut Project) -> Result<(), EditError>) -> bool {
+        let before = self.project.get_untracked();
+        let mut next = before.clone();
+        match change(&mut next) {
+            Ok(()) => {
+                self.history.update_value(|h| h.record(&before));
+                self.project.set(next);
+                self.message.set(None);
+                self.cleanup.set(None);
+                self.save();
+                true
+            }
+            Err(e) => {
+                self.message
+                    .set(Some(format!("That edit is not possible: {e}.")));
+                false
+            }
+        }
+    }
+
+    fn save(&self) {
+        let (saves, message) = (self.saves, self.message);
+        let project = self.project.get_untracked();
+        self.saver.with_value(|s| {
+            s.save(&project, move |result| match result {
+                Ok(()) => saves.update(|n| *n += 1),
+                Err(e) => message.set(Some(e)),
+            })
+        });
+    }
+
+    pub fn undo(&self) {
+        let current = self.project.get_untracked();
+        if let Some(previous) = self
+            .history
+            .try_update_value(|h| h.undo(&current))
+            .flatten()
+        {
+            self.project.set(previous);
+            self.save();
+        }
+    }
+
+    pub fn redo(&self) {
+        let current = self.project.get_untracked();
+        if let Some(next) = self
+            .history
+            .try_update_value(|h| h.redo(&current))
+            .flatten()
+        {
+            self.project.set(next);
+            self.save();
+        }
+    }
+
+    /// A new video was opened: continue the saved project if it is that video, else start a
+    /// new one. Returns whether the saved one (with its transcript) was taken.
+    pub fn start(&self, source: SourceRef, duration_secs: f64) -> bool {
+        self.selection.set(None);
+        self.cleanup.set(None);
+        self.history.set_value(History::new(200));
+        let restored = self.restorable.get_untracked().filter(|p| {
+            p.source
+                .as_ref()
+                .is_some_and(|s| s.name == source.name && s.bytes == source.bytes)
+        });
+        let resumed = restored.is_some();
+        self.restorable.set(None);
+        self.project
+            .set(restored.unwrap_or_else(|| Project::new(source, duration_secs)));
+        self.save();
+        resumed
+    }
+
+    /// The finished transcript becomes part of the project (not an undoable edit).
+    pub fn set_transcript(&self, segments: Vec<Segment>) {
+        self.project.update(|p| p.transcript = segments);
+        self.save();
+    }
+
+    pub fn selected_clip(&self) -> Option<Clip> {
+        self.project.with(|p| {
+            p.selected
+                .and_then(|id| p.clips.iter().find(|c| c.id == id).cloned())
+        })
+    }
+
+    /// The selected clip, without subscribing (for drawing).
+    pub fn selected_clip_untracked(&self) -> Option<Clip> {
+        self.project.with_untracked(|p| {
+            p.selected
+                .and_then(|id| p.clips.iter().find(|c| c.id == id).cloned())
+        })
+    }
+
+    fn selected_id(&self) -> Option<u32> {
+        self.project.with_untracked(|p| p.selected)
+    }
+
+    /// Cuts the selected words from the selected clip.
+    pub fn cut_selection(&self) {
+        let (Some(id), Some((a, b))) = (self.selected_id(), self.selection.get_untracked()) else {
+            self.message
+                .set(Some("Select a clip and some words first.".to_string()));
+            return;
+        };
+        if self.edit(|p| p.delete_words(id, a, b)) {
+            self.selection.set(None);
+        }
+    }
+
+    /// Sets the selected clip's in (`true`) or out point at `at` seconds.
+    pub fn mark(&self, is_in: bool, at: f64) {
+        let Some(clip) = self.selected_clip() else {
+            return;
+        };
+        let span = if is_in {
+            Span::new(at, clip.span.end_secs)
+        } else {
+            Span::new(clip.span.start_secs, at)
+        };
+        self.edit(|p| p.trim(clip.id, span));
+    }
+
+    /// Finds the pauses and fillers in the selected clip, to show before applying.
+    pub fn preview_cleanup(&self) {
+        let Some(clip) = self.selected_clip() else {
+            return;
+        };
+        let list = self.fillers.get_untracked();
+        let list: Vec<String> = list
+            .split(',')
+            .map(|f| f.trim().to_lowercase())
+            .filter(|f| !f.is_empty())
+            .collect();
+        let list: Vec<&str> = list.iter().map(String::as_str).collect();
+        let spans = self.project.with_untracked(|p| {
+            let words = p.words();
+            let mut spans = silences(&words, clip.span, SILENCE_SECS, SILENCE_KEEP_SECS);
+            spans.extend(fillers(&words, clip.span, &list));
+            spans
+        });
+        self.cleanup.set(Some(spans));
+    }
+
+    pub fn apply_cleanup(&self) {
+        let (Some(id), Some(spans)) = (self.selected_id(), self.cleanup.get_untracked()) else {
+            return;
+        };
+        self.edit(|p| p.cut(id, spans));
+    }
+}
+
+impl Default for Edits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether a word lies in one of the clip's cuts.
+pub fn is_cut(clip: Option<&Clip>, word: &Word) -> bool {
+    clip.is_some_and(|c| {
+        c.cuts.iter().any(|cut| {
+            word.start_secs >= cut.start_secs - 1e-6 && word.end_secs <= cut.end_secs + 1e-6
+        })
+    })
+}
+
+fn fmt_secs(secs: f64) -> String {
+    format!("{:.1} s", secs)
+}
+
+/// Offers a saved project when the page opens.
+#[component]
+pub fn RestoreBanner(edits: Edits) -> impl IntoView {
+    let saved = RwSignal::new(None::<Project>);
+    spawn_local(async move {
+        if let Ok(Some(project)) = project_store::load().await {
+            saved.set(Some(project));
+        }
+    });
+    let restore = move |_| {
+        edits.restorable.set(saved.get_untracked());
+        saved.set(None);
+    };
+    let discard = move |_| {
+        saved.set(None);
+        spawn_local(async move {
+            let _ = project_store::clear().await;
+        });
+    };
+    view! {
+        <Show when=move || saved.with(Option::is_some)>
+            <div class="banner" data-testid="restore">
+                {move || saved.with(|p| p.as_ref().map(|p| format!(
+                    "Your last project ({}, {} clip{}) was saved in this browser.",
+                    p.source.as_ref().map_or("a video", |s| s.name.as_str()),
+                    p.clips.len(),
+                    if p.clips.len() == 1 { "" } else { "s" },
+                )))}
+                <button data-testid="restore-yes" on:click=restore>"Restore it"</button>
+                <button data-testid="restore-no" on:click=discard>"Discard"</button>
+            </div>
+        </Show>
+        <Show when=move || edits.restorable.with(Option::is_some)>
+            <p class="banner" data-testid="restore-pick">
+                {move || edits.restorable.with(|p| p.as_ref().and_then(|p| p.source.as_ref()).map(|s| format!(
+                    "Pick “{}” again to continue where you left off (the browser does not keep the file itself).",
+                    s.name
+                )))}
+            </p>
+        </Show>
+    }
+}
+
+/// Suggested clips for the transcript.
+#[component]
+pub fn SuggestionsPanel(edits: Edits, loudness: RwSignal<Vec<f32>>) -> impl IntoView {
+    let suggestions = Memo::new(move |_| {
+        let target = edits.target_secs.get();
+        let loud = Loudness {
+            step_secs: LOUDNESS_STEP as f64 / 16_000.0,
+            values: loudness.get(),
+        };
+        edits.project.with(|p| {
+            let words: Vec<Word> = p.words().into_iter().cloned().collect();
+            suggest(&words, &loud, LengthTarget::around(target), 5)
+        })
+    });
+    let use_it = move |s: &Suggestion| {
+        let name = s.opening.clone();
+        let span = Span::new(s.start_secs, s.end_secs);
+        edits.edit(|p| p.add_clip(&name, span, "karaoke").map(|_| ()));
+    };
+    view! {
+        <section class="suggestions" class:hidden=move || edits.project.with(|p| p.transcript.is_empty())>
+            <h2>"Suggested clips"</h2>
+            <label>"Target length "
+                <input type="number" min="15" max="90" step="5" data-testid="target-length"
+                    prop:value=move || edits.target_secs.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            edits.target_secs.set(v.clamp(15.0, 90.0));
+                        }
+                    }
+                />" s"
+            </label>
+            <ol>
+                {move || suggestions.get().into_iter().map(|s| {
+                    let chosen = s.clone();
+                    view! {
+                        <li data-testid="suggestion" data-start=format!("{:.2}", s.start_secs) data-end=format!("{:.2}", s.end_secs)>
+                            <strong class="score">{format!("{:.0}", s.score)}</strong>
+                            " “" {s.opening.clone()} "…” "
+                            <span class="range">{format!("{} – {}", fmt_secs(s.start_secs), fmt_secs(s.end_secs))}</span>
+                            <span class="reason">{s.reason.clone()}</span>
+                            <button data-testid="use-suggestion" on:click=move |_| use_it(&chosen)>"Use this clip"</button>
+                        </li>
+                    }
+                }).collect::<Vec<_>>()}
+            </ol>
+            <Show when=move || suggestions.with(Vec::is_empty)>
+                <p>"No stretch of this transcript fits the target length; try another length."</p>
+            </Show>
+        </section>
+    }
+}
+
+/// Draws the loudness over time with the selected clip's span and cuts.
+fn draw_waveform(
+    canvas: &web_sys::HtmlCanvasElement,
+    loudness: &[f32],
+    duration: f64,
+    clip: Option<&Clip>,
+) {
+    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+        return;
+    };
+    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
+        return;
+    };
+    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    ctx.clear_rect(0.0, 0.0, w, h);
+    let x_of = |secs: f64| {
+        if duration > 0.0 {
+            secs / duration * w
+        } else {
+            0.0
+        }
+    };
+    if let Some(clip) = clip {
+        ctx.set_fill_style_str("rgba(80, 140, 255, 0.25)");
+        ctx.fill_rect(
+            x_of(clip.span.start_secs),
+            0.0,
+            x_of(clip.span.end_secs) - x_of(clip.span.start_secs),
+            h,
+        );
+        ctx.set_fill_style_str("rgba(255, 80, 80, 0.35)");
+        for cut in &clip.cuts {
+            ctx.fill_rect(
+                x_of(cut.start_secs),
+                0.0,
+                (x_of(cut.end_secs) - x_of(cut.start_secs)).max(1.0),
+                h,
+            );
+        }
+    }
+    let peak = loudness.iter().copied().fold(1e-6, f32::max);
+    let step = LOUDNESS_STEP as f64 / 16_000.0;
+    ctx.set_fill_style_str("#9ab");
+    for (i, v) in loudness.iter().enumerate() {
+        let bar = f64::from(v / peak) * h;
+        ctx.fill_rect(
+            x_of(i as f64 * step),
+            (h - bar) / 2.0,
+            (x_of(step)).max(1.0),
+            bar,
+        );
+    }
+}
+
+/// The clips: list, trim handles over the waveform, split/delete/reorder, clean-up,
+/// template and aspect.
+#[component]
+pub fn ClipsPanel(
+    edits: Edits,
+    loudness: RwSignal<Vec<f32>>,
+    time_micros: RwSignal<i64>,
+) -> impl IntoView {
+    let waveform = NodeRef::<leptos::html::Canvas>::new();
+    Effect::new(move |_| {
+        let clip = edits.selected_clip();
+        let duration = edits.project.with(|p| p.duration_secs);
+        loudness.with(|l| {
+            if let Some(canvas) = waveform.get() {
+                draw_waveform(&canvas, l, duration, clip.as_ref());
+            }
+        });
+    });
+    let duration = move || edits.project.with(|p| p.duration_secs);
+    let selected = move || edits.selected_clip();
+    let now = move || secs_from_micros(time_micros.get_untracked());
+    let trim_to = move |is_in: bool, ev: leptos::ev::Event| {
+        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+            edits.mark(is_in, v);
+        }
+    };
+    view! {
+        <section class="clips" class:hidden=move || edits.project.with(|p| p.clips.is_empty())>
+            <h2>"Clips"</h2>
+            <ul>
+                {move || edits.project.with(|p| p.clips.iter().enumerate().map(|(i, c)| {
+                    let id = c.id;
+                    let is_selected = p.selected == Some(id);
+                    view! {
+                        <li data-testid="clip" class:selected=is_selected>
+                            <button class="pick" on:click=move |_| { edits.project.update(|p| p.selected = Some(id)); }>
+                                {c.name.clone()}
+                            </button>
+                            " " {format!("{} – {} ({} after cuts)", fmt_secs(c.span.start_secs), fmt_secs(c.span.end_secs), fmt_secs(c.output_secs()))}
+                            <button title="Move up" on:click=move |_| { edits.edit(|p| p.move_clip(id, i.saturating_sub(1))); }>"↑"</button>
+                            <button title="Move down" on:click=move |_| { edits.edit(|p| p.move_clip(id, i + 1)); }>"↓"</button>
+                            <button data-testid="delete-clip" on:click=move |_| { edits.edit(|p| p.delete_clip(id)); }>"Delete"</button>
+                        </li>
+                    }
+                }).collect::<Vec<_>>())}
+            </ul>
+            <canvas node_ref=waveform data-testid="waveform" width="800" height="60"></canvas>
+            <Show when=move || selected().is_some()>
+                <div class="trim">
+                    <label>"In "
+                        <input type="range" data-testid="clip-in" min="0" max=move || duration().to_string() step="0.01"
+                            prop:value=move || selected().map(|c| c.span.start_secs.to_string())
+                            on:change=move |ev| trim_to(true, ev) />
+                    </label>
+                    <label>"Out "
+                        <input type="range" data-testid="clip-out" min="0" max=move || duration().to_string() step="0.01"
+                            prop:value=move || selected().map(|c| c.span.end_secs.to_string())
+                            on:change=move |ev| trim_to(false, ev) />
+                    </label>
+                    <span data-testid="clip-span">
+                        {move || selected().map(|c| format!("{:.2}–{:.2}", c.span.start_secs, c.span.end_secs))}
+                    </span>
+                    <button data-testid="split-clip" title="Split at the playhead" on:click=move |_| {
+                        if let Some(c) = selected() { edits.edit(|p| p.split(c.id, now()).map(|_| ())); }
+                    }>"Split at playhead"</button>
+                    <button data-testid="cut-words" title="Delete" on:click=move |_| edits.cut_selection()>"Cut selected words"</button>
+                    <button data-testid="clean-up" on:click=move |_| edits.preview_cleanup()>"Remove silences and fillers…"</button>
+                    <label>"Fillers "
+                        <input type="text" data-testid="filler-list" size="28"
+                            prop:value=move || edits.fillers.get()
+                            on:change=move |ev| edits.fillers.set(event_target_value(&ev)) />
+                    </label>
+                    <button data-testid="restore-cuts" on:click=move |_| {
+                        if let Some(c) = selected() { edits.edit(|p| p.restore_cuts(c.id)); }
+                    }>"Put cuts back"</button>
+                </div>
+                <Show when=move || edits.cleanup.with(Option::is_some)>
+                    <p data-testid="clean-up-preview">
+                        {move || edits.cleanup.with(|c| c.as_ref().map(|spans| format!(
+                            "{} pause{} and filler{} ({}) will be cut.",
+                            spans.len(), if spans.len() == 1 { "" } else { "s" }, "s",
+                            fmt_secs(spans.iter().map(Span::duration).sum())
+                        )))}
+                        <button data-testid="apply-clean-up" on:click=move |_| edits.apply_cleanup()>"Apply"</button>
+                        <button on:click=move |_| edits.cleanup.set(None)>"Cancel"</button>
+                    </p>
+                </Show>
+                <div class="style">
+                    <label>"Captions "
+                        <select data-testid="template" on:change=move |ev| {
+                            let id = event_target_value(&ev);
+                            if let Some(c) = selected() { edits.edit(|p| p.set_template(c.id, &id)); }
+                        }>
+                            {templates().into_iter().map(|t| {
+                                let id = t.id.clone();
+                                view! { <option value=t.id.clone() selected=move || selected().is_some_and(|c| c.template == id)>{t.name.clone()}</option> }
+                            }).collect::<Vec<_>>()}
+                            <option value="none" selected=move || selected().is_some_and(|c| c.template == "none")>"No captions"</option>
+                        </select>
+                    </label>
+                    <label>" Shape "
+                        <select data-testid="aspect" on:change=move |ev| {
+                            let aspect = match event_target_value(&ev).as_str() {
+                                "1:1" => Aspect::Square1x1,
+                                "16:9" => Aspect::Landscape16x9,
+                                _ => Aspect::Portrait9x16,
+                            };
+                            if let Some(c) = selected() { edits.edit(|p| p.set_aspect(c.id, aspect)); }
+                        }>
+                            {[Aspect::Portrait9x16, Aspect::Square1x1, Aspect::Landscape16x9].into_iter().map(|a| view! {
+                                <option value=a.label() selected=move || selected().is_some_and(|c| c.reframe.aspect == a)>{a.label()}</option>
+                            }).collect::<Vec<_>>()}
+                        </select>
+                    </label>
+                    " Drag on the picture to move the frame; each drag sets a pan keyframe at the playhead."
+                </div>
+                <StyleControls edits=edits />
+            </Show>
+            <Show when=move || edits.message.with(Option::is_some)>
+                <p class="error" data-testid="edit-message">{move || edits.message.get()}</p>
+            </Show>
+        </section>
+    }
+}
+
+/// The crop window and captions of the selected clip at `t`, drawn over the frame just drawn
+/// on `canvas`; dims what the output will not show.
+pub fn draw_overlay(
+    canvas: &web_sys::HtmlCanvasElement,
+    project: &Project,
+    clip: Option<&Clip>,
+    source_size: (f64, f64),
+    t: f64,
+) {
+    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+        return;
+    };
+    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
+        return;
+    };
+    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    let Some(clip) = clip else {
+        return;
+    };
+    if t < clip.span.start_secs || t > clip.span.end_secs {
+        return;
+    }
+    // The crop in source pixels, mapped to the overlay's pixels.
+    let crop = clip
+        .reframe
+        .crop_at(source_size.0, source_size.1, t - clip.span.start_secs);
+    let sx = w / source_size.0;
+    let sy = h / source_size.1;
+    let area = Crop {
+        x: crop.x * sx,
+        y: crop.y * sy,
+        width: crop.width * sx,
+        height: crop.height * sy,
+    };
+    ctx.set_fill_style_str("rgba(0, 0, 0, 0.55)");
+    ctx.fill_rect(0.0, 0.0, area.x, h);
+    ctx.fill_rect(area.x + area.width, 0.0, w - area.x - area.width, h);
+    ctx.fill_rect(area.x, 0.0, area.width, area.y);
+    ctx.fill_rect(
+        area.x,
+        area.y + area.height,
+        area.width,
+        h - area.y - area.height,
+    );
+    let Some(style) = clip.caption_style() else {
+        return;
+    };
+    let words: Vec<Word> = project
+        .words()
+        .into_iter()
+        .filter(|w| w.start_secs >= clip.span.start_secs && w.end_secs <= clip.span.end_secs)
+        .filter(|w| !is_cut(Some(clip), w))
+        .cloned()
+        .collect();
+    let pages = layout(&words, &style, area.width, &CanvasMeasure(&ctx));
+    if let Some(page) = page_at(&pages, t) {
+        draw_page(&ctx, page, &style, t, area);
+    }
+}
+
+/// A drag on the overlay at `x` (0–1 across the picture) sets a pan key at `t`.
+pub fn pan_to(edits: Edits, t: f64, x: f64, y: f64) {
+    let Some(clip) = edits.selected_clip() else {
+        return;
+    };
+    let key = PanKey {
+        at_secs: (t - clip.span.start_secs).max(0.0),
+        center_x: x,
+        center_y: y,
+    };
+    edits.edit(|p| p.set_pan_key(clip.id, key));
+}
+
+/// Downloads the project as a JSON file.
+pub fn export_project(project: &Project) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(project).map_err(|e| e.to_string())?;
+    let parts = js_sys::Array::of1(&json.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| crate::blob_source::js_error_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|e| crate::blob_source::js_error_text(&e))?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| crate::blob_source::js_error_text(&e))?
+        .unchecked_into();
+    a.set_href(&url);
+    let name = project
+        .source
+        .as_ref()
+        .map_or("project".to_string(), |s| s.name.clone());
+    a.set_download(&format!("{name}.reelsmith.json"));
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// Reads a project file the user picked; it is then restored like an autosaved one.
+pub async fn import_project(file: web_sys::File) -> Result<Project, String> {
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .map_err(|e| crate::blob_source::js_error_text(&e))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| format!("This is not a Reelsmith project file: {e}"))
+}
+
+/// The look of the selected clip's captions on top of its template.
+#[component]
+fn StyleControls(edits: Edits) -> impl IntoView {
+    let current = move || {
+        edits.selected_clip().map(|c| {
+            let base = template(&c.template);
+            (c.id, c.style.clone(), c.style.apply(&base))
+        })
+    };
+    let change = move |f: Box<dyn Fn(&mut StyleOverrides)>| {
+        if let Some((id, mut style, _)) = current() {
+            f(&mut style);
+            edits.edit(|p| p.set_style(id, style));
+        }
+    };
+    let number = move |ev: &leptos::ev::Event| event_target_value(ev).parse::<f64>().ok();
+    let checked = move |ev: &leptos::ev::Event| {
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .is_some_and(|i| i.checked())
+    };
+    view! {
+        <div class="style" data-testid="style-controls">
+            <label>"Font "
+                <select data-testid="style-font" on:change=move |ev| {
+                    let family = event_target_value(&ev);
+                    change(Box::new(move |s| s.font_family = Some(family.clone())));
+                }>
+                    {FONTS.into_iter().map(|f| view! {
+                        <option value=f selected=move || current().is_some_and(|(_, _, s)| s.font.family == f)>{f}</option>
+                    }).collect::<Vec<_>>()}
+                </select>
+            </label>
+            <label>" Size "
+                <input type="range" data-testid="style-size" min="0.5" max="2" step="0.05"
+                    prop:value=move || current().map(|(_, o, _)| o.size_scale.unwrap_or(1.0).to_string())
+                    on:change=move |ev| { let v = number(&ev); change(Box::new(move |s| s.size_scale = v)); } />
+            </label>
+            <label>" Position "
+                <input type="range" data-testid="style-position" min="0.1" max="0.9" step="0.01"
+                    prop:value=move || current().map(|(_, _, s)| s.position_y.to_string())
+                    on:change=move |ev| { let v = number(&ev); change(Box::new(move |s| s.position_y = v)); } />
+            </label>
+            <label>" Text "
+                <input type="color" data-testid="style-text"
+                    prop:value=move || current().map(|(_, _, s)| s.text.hex())
+                    on:change=move |ev| { let c = Rgba::from_hex(&event_target_value(&ev)); change(Box::new(move |s| s.text = c)); } />
+            </label>
+            <label>" Highlight "
+                <input type="color" data-testid="style-highlight"
+                    prop:value=move || current().map(|(_, _, s)| s.highlight.unwrap_or(Rgba(255, 214, 0, 255)).hex())
+                    on:change=move |ev| { let c = Rgba::from_hex(&event_target_value(&ev)); change(Box::new(move |s| s.highlight = c)); } />
+            </label>
+            <label>" Outline "
+                <input type="range" data-testid="style-outline" min="0" max="16" step="1"
+                    prop:value=move || current().map(|(_, _, s)| s.outline_px.to_string())
+                    on:change=move |ev| { let v = number(&ev); change(Box::new(move |s| s.outline_px = v)); } />
+            </label>
+            <label>" UPPERCASE "
+                <input type="checkbox" data-testid="style-uppercase"
+                    prop:checked=move || current().is_some_and(|(_, _, s)| s.uppercase)
+                    on:change=move |ev| { let v = checked(&ev); change(Box::new(move |s| s.uppercase = Some(v))); } />
+            </label>
+            <label>" Emoji "
+                <input type="checkbox" data-testid="style-emoji"
+                    prop:checked=move || current().is_some_and(|(_, _, s)| s.emoji)
+                    on:change=move |ev| { let v = checked(&ev); change(Box::new(move |s| s.emoji = Some(v))); } />
+            </label>
+        </div>
+    }
+}

@@ -1,0 +1,199 @@
+// End-to-end tests of editing: suggested clips from the transcript, trimming, cutting words,
+// undo/redo, silence clean-up, caption templates drawn over the preview (pixel checks), and
+// the autosaved project restored after a reload. Real model, real browser (scripts/test.sh).
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { relayAndBrowser } = require('./harness.cjs');
+
+const FIXTURES = process.env.FIXTURES;
+const fixture = (name) => path.join(FIXTURES, name);
+const suite = relayAndBrowser(() => ({ REELSMITH_MODELS: process.env.REELSMITH_MODELS }));
+
+async function openEditor() {
+  const page = await suite.context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(suite.url);
+  await page.getByTestId('file-input').waitFor({ state: 'attached' });
+  return { page, errors };
+}
+
+async function transcribed(page, name) {
+  await page.getByTestId('file-input').setInputFiles(fixture(name));
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done',
+    null, { timeout: 180000, polling: 100 },
+  );
+}
+
+async function clipSpan(page) {
+  const text = await page.getByTestId('clip-span').textContent();
+  const [a, b] = text.split('–').map(Number);
+  return [a, b];
+}
+
+async function wordsInfo(page) {
+  return page.getByTestId('word').evaluateAll((els) => els.map((el) => ({
+    index: Number(el.dataset.index), text: el.textContent, start: Number(el.dataset.start),
+    end: Number(el.dataset.end), cut: el.classList.contains('cut'), inClip: el.classList.contains('in-clip'),
+  })));
+}
+
+/** Waits for the preview to be drawn again, then returns its pixels (RGBA) and size. */
+async function pixelsAfterRedraw(page, before) {
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=preview]').dataset.draws) > n,
+    before, { timeout: 15000 });
+  return page.getByTestId('preview').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    return { w: c.width, h: c.height, data: Array.from(d.data) };
+  });
+}
+
+async function draws(page) {
+  return Number(await page.getByTestId('preview').getAttribute('data-draws'));
+}
+
+/** Mean absolute difference of two images over rows [y0, y1) and columns [x0, x1). */
+function diff(a, b, x0, x1, y0, y1) {
+  let sum = 0;
+  let n = 0;
+  for (let y = Math.floor(y0); y < y1; y++) {
+    for (let x = Math.floor(x0); x < x1; x++) {
+      const i = (y * a.w + x) * 4;
+      for (let c = 0; c < 3; c++) sum += Math.abs(a.data[i + c] - b.data[i + c]);
+      n += 3;
+    }
+  }
+  return sum / n;
+}
+
+async function choose(page, testId, value) {
+  const before = await draws(page);
+  await page.getByTestId(testId).selectOption(value);
+  return before;
+}
+
+test('a suggested clip is picked, trimmed, cut by words, undone and redone, and captioned over the preview', async () => {
+  const { page, errors } = await openEditor();
+  await transcribed(page, 'speech_long.mp4');
+  await page.getByTestId('target-length').fill('20');
+  await page.getByTestId('target-length').dispatchEvent('change');
+  const suggestion = page.getByTestId('suggestion').first();
+  await suggestion.waitFor();
+  const start = Number(await suggestion.getAttribute('data-start'));
+  const end = Number(await suggestion.getAttribute('data-end'));
+  assert.ok(end - start >= 12 && end - start <= 28, `${start}–${end}`);
+  assert.match(await suggestion.textContent(), /^\d+ “.+…” .+ s – .+ s.+Use this clip$/);
+  await suggestion.getByTestId('use-suggestion').click();
+  await page.getByTestId('clip').first().waitFor();
+  assert.deepEqual(await clipSpan(page), [Number(start.toFixed(2)), Number(end.toFixed(2))]);
+
+  // Trim the in point one second later with its handle.
+  await page.getByTestId('clip-in').evaluate((el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, start + 1);
+  await page.waitForFunction((v) => document.querySelector('[data-testid=clip-span]').textContent.startsWith(v.toFixed(2)),
+    start + 1);
+
+  // Select three words inside the clip (click, shift-click) and cut them.
+  const inside = (await wordsInfo(page)).filter((w) => w.inClip);
+  assert.ok(inside.length > 10, `${inside.length} words in the clip`);
+  const [a, b] = [inside[3], inside[5]];
+  await page.locator(`[data-testid=word][data-index="${a.index}"]`).click();
+  await page.locator(`[data-testid=word][data-index="${b.index}"]`).click({ modifiers: ['Shift'] });
+  await page.getByTestId('cut-words').click();
+  let cut = (await wordsInfo(page)).filter((w) => w.cut).map((w) => w.index);
+  assert.deepEqual(cut, [a.index, a.index + 1, b.index]);
+  const clipText = await page.getByTestId('clip').first().textContent();
+  const after = Number(clipText.match(/\(([\d.]+) s after cuts\)/)[1]);
+  assert.ok(Math.abs(after - (end - start - 1 - (b.end - a.start))) < 0.11, clipText);
+
+  // Undo takes the cut back, redo puts it again.
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=word].cut'));
+  await page.keyboard.press('Control+Shift+z');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=word].cut').length === 3);
+
+  // Captions: the picture at a spoken word with the karaoke template, and with none.
+  const spoken = inside[8];
+  await page.locator(`[data-testid=word][data-index="${spoken.index}"]`).click();
+  await page.waitForFunction((t) => Math.abs(Number(document.querySelector('[data-testid=preview]').dataset.framePts) / 1e6 - t) < 0.11, spoken.start);
+  let before = await choose(page, 'template', 'none');
+  const plain = await pixelsAfterRedraw(page, before);
+  before = await choose(page, 'template', 'karaoke');
+  const captioned = await pixelsAfterRedraw(page, before);
+  // 9:16 window in the middle of the 16:9 picture; the caption block sits at 72 % height.
+  const cropW = plain.h * 9 / 16;
+  const x0 = (plain.w - cropW) / 2;
+  const band = diff(plain, captioned, x0, x0 + cropW, plain.h * 0.62, plain.h * 0.82);
+  const above = diff(plain, captioned, x0, x0 + cropW, plain.h * 0.05, plain.h * 0.4);
+  assert.ok(band > 8, `caption band differs by ${band}`);
+  assert.ok(above < 0.5, `outside the captions the picture differs by ${above}`);
+  // The karaoke highlight colour is there.
+  let yellow = 0;
+  for (let i = 0; i < captioned.data.length; i += 4) {
+    const [r, g, bl] = captioned.data.slice(i, i + 3);
+    if (r > 230 && g > 190 && g < 235 && bl < 60) yellow++;
+  }
+  assert.ok(yellow > 30, `${yellow} highlight pixels`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('pauses are found, previewed and cut; I and O mark the clip', async () => {
+  const { page } = await openEditor();
+  await transcribed(page, 'speech_long.mp4');
+  await page.getByTestId('use-suggestion').first().click();
+  await page.getByTestId('clean-up').click();
+  const preview = await page.getByTestId('clean-up-preview').textContent();
+  const m = preview.match(/^(\d+) pauses? and fillers \(([\d.]+) s\) will be cut\./);
+  assert.ok(m && Number(m[1]) >= 1, preview);
+  const before = (await page.getByTestId('clip').first().textContent()).match(/\(([\d.]+) s after cuts\)/)[1];
+  await page.getByTestId('apply-clean-up').click();
+  await page.waitForFunction((b) => !document.querySelector('[data-testid=clip]').textContent.includes(`(${b} s after cuts)`), before);
+  const afterText = (await page.getByTestId('clip').first().textContent()).match(/\(([\d.]+) s after cuts\)/)[1];
+  assert.ok(Math.abs(Number(before) - Number(afterText) - Number(m[2])) < 0.15, `${before} → ${afterText}, ${m[2]}`);
+
+  // Keyboard: seek with a word click, then I marks the in point there.
+  const inside = (await wordsInfo(page)).filter((w) => w.inClip);
+  await page.locator(`[data-testid=word][data-index="${inside[4].index}"]`).click();
+  await page.waitForFunction((t) => Math.abs(Number(document.querySelector('[data-testid=preview]').dataset.framePts) / 1e6 - t) < 0.11, inside[4].start);
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await page.keyboard.press('i');
+  await page.waitForFunction((t) => Math.abs(Number(document.querySelector('[data-testid=clip-span]').textContent.split('–')[0]) - t) < 0.11, inside[4].start);
+  await page.close();
+});
+
+test('the project is saved as it is edited and restored after a reload', async () => {
+  const { page } = await openEditor();
+  await transcribed(page, 'speech_long.mp4');
+  await page.getByTestId('use-suggestion').first().click();
+  const inside = (await wordsInfo(page)).filter((w) => w.inClip);
+  await page.locator(`[data-testid=word][data-index="${inside[2].index}"]`).click();
+  await page.getByTestId('cut-words').click();
+  await page.getByTestId('template').selectOption('boxed');
+  const saves = Number(await page.getByTestId('saved').getAttribute('data-saves'));
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=saved]').dataset.saves) >= n, saves);
+  const span = await clipSpan(page);
+  // Let the last write land, then reload.
+  await page.waitForTimeout(500);
+  const requests = [];
+  suite.context.on('request', (r) => { if (/\.onnx$/.test(r.url())) requests.push(r.url()); });
+  await page.reload();
+  await page.getByTestId('restore').waitFor();
+  assert.match(await page.getByTestId('restore').textContent(), /speech_long\.mp4, 1 clip\)/);
+  await page.getByTestId('restore-yes').click();
+  assert.match(await page.getByTestId('restore-pick').textContent(), /Pick “speech_long\.mp4” again/);
+  await page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done');
+  assert.deepEqual(await clipSpan(page), span);
+  const cut = (await wordsInfo(page)).filter((w) => w.cut).map((w) => w.index);
+  assert.deepEqual(cut, [inside[2].index]);
+  assert.equal(await page.getByTestId('template').inputValue(), 'boxed');
+  // The transcript came back with the project: no transcription, no model loaded.
+  assert.deepEqual(requests, []);
+  await page.close();
+});
