@@ -68,6 +68,7 @@ struct Editor {
     seek_pending: Rc<Cell<Option<i64>>>,
     seek_busy: Rc<Cell<bool>>,
     canvas: NodeRef<leptos::html::Canvas>,
+    thumbs: NodeRef<leptos::html::Canvas>,
     info: RwSignal<Option<MediaInfo>>,
     error: RwSignal<Option<String>>,
     file_name: RwSignal<String>,
@@ -91,6 +92,7 @@ impl Editor {
             seek_pending: Rc::default(),
             seek_busy: Rc::default(),
             canvas: NodeRef::new(),
+            thumbs: NodeRef::new(),
             info: RwSignal::new(None),
             error: RwSignal::new(None),
             file_name: RwSignal::new(String::new()),
@@ -161,6 +163,9 @@ impl Editor {
                     let duration = player.info().duration_secs();
                     editor.player.replace(Some(Rc::new(player)));
                     editor.seek(0);
+                    if let Some(strip) = editor.thumbs.get_untracked() {
+                        editor.draw_thumbnails(strip);
+                    }
                     if editor.edits.start(source, duration) && editor.resume_transcript() {
                         return; // the saved project already has this video's transcript
                     }
@@ -297,6 +302,98 @@ impl Editor {
         });
     }
 
+    /// Plays the selected clip as it will be exported: its kept stretches one after another,
+    /// jumping over cuts, stopping at its out point.
+    fn play_clip(&self) {
+        let Some(clip) = self.edits.selected_clip_untracked() else {
+            return;
+        };
+        let Some(player) = self.player.borrow().clone() else {
+            return;
+        };
+        self.stop();
+        self.playing.set(true);
+        let editor = self.clone();
+        spawn_local(async move {
+            for span in clip.kept() {
+                let my_generation = editor.generation.get();
+                let end = (span.end_secs * 1e6).round() as i64;
+                let reached_end = Rc::new(Cell::new(false));
+                let flag = Rc::clone(&reached_end);
+                let generation = Rc::clone(&editor.generation);
+                let result = player
+                    .play(
+                        (span.start_secs * 1e6).round() as i64,
+                        Rc::clone(&editor.generation),
+                        |shown| {
+                            if shown.pts_micros >= end {
+                                // This stretch is over: stop here and go on with the next.
+                                flag.set(true);
+                                generation.set(generation.get() + 1);
+                                return;
+                            }
+                            editor.show(&shown);
+                            editor.time_micros.set(shown.pts_micros);
+                        },
+                    )
+                    .await;
+                if let Err(message) = result {
+                    editor.error.set(Some(message));
+                    break;
+                }
+                if !reached_end.get() {
+                    if editor.generation.get() != my_generation {
+                        return; // stopped by the user
+                    }
+                    break; // the video ended
+                }
+            }
+            editor.playing.set(false);
+        });
+    }
+
+    /// Draws a strip of thumbnails along the timeline (frames decoded at even intervals).
+    fn draw_thumbnails(&self, canvas: web_sys::HtmlCanvasElement) {
+        let Some(player) = self.player.borrow().clone() else {
+            return;
+        };
+        let editor = self.clone();
+        spawn_local(async move {
+            let Ok(Some(ctx)) = canvas.get_context("2d") else {
+                return;
+            };
+            let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
+                return;
+            };
+            let duration = editor.duration_micros();
+            let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
+            ctx.clear_rect(0.0, 0.0, w, h);
+            let cell = w / THUMBNAILS as f64;
+            for i in 0..THUMBNAILS {
+                let at = duration * (2 * i as i64 + 1) / (2 * THUMBNAILS as i64);
+                let Ok(shown) = player.frame_at(at).await else {
+                    return;
+                };
+                if editor
+                    .player
+                    .borrow()
+                    .as_ref()
+                    .is_none_or(|p| !Rc::ptr_eq(p, &player))
+                {
+                    return; // another file was opened meanwhile
+                }
+                let _ = ctx.draw_image_with_video_frame_and_dw_and_dh(
+                    &shown.frame,
+                    i as f64 * cell,
+                    0.0,
+                    cell,
+                    h,
+                );
+            }
+            let _ = canvas.set_attribute("data-drawn", "true");
+        });
+    }
+
     fn step(&self, frames: i64) {
         let from = self
             .shown_pts
@@ -305,6 +402,9 @@ impl Editor {
         self.seek(from + frames * self.frame_micros());
     }
 }
+
+/// Thumbnails along the timeline.
+const THUMBNAILS: usize = 10;
 
 fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
     files.and_then(|f| f.get(0))
@@ -467,7 +567,12 @@ fn App() -> impl IntoView {
 
     let e = editor.clone();
     let has_video = move || e.info.with(Option::is_some);
-    let (e1, e2, e3) = (editor.clone(), editor.clone(), editor.clone());
+    let (e1, e2, e3, e4) = (
+        editor.clone(),
+        editor.clone(),
+        editor.clone(),
+        editor.clone(),
+    );
     let info = editor.info;
     let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
 
@@ -511,12 +616,16 @@ fn App() -> impl IntoView {
                     data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
                     data-draws=move || editor.draws.get().to_string()
                 ></canvas>
+                <canvas node_ref=editor.thumbs class="thumbs" data-testid="thumbnails" width="960" height="54"></canvas>
                 <div class="controls">
                     <button data-testid="step-back" title="Previous frame (←)" on:click=move |_| e1.step(-1)>"−1 frame"</button>
                     <button data-testid="play" on:click=move |_| e2.toggle_play()>
                         {move || if editor.playing.get() { "Pause" } else { "Play" }}
                     </button>
                     <button data-testid="step-forward" title="Next frame (→)" on:click=move |_| e3.step(1)>"+1 frame"</button>
+                    <button data-testid="play-clip" title="Play the selected clip without its cuts"
+                        class:hidden=move || editor.edits.project.with(|p| p.selected.is_none())
+                        on:click=move |_| e4.play_clip()>"Play clip"</button>
                     <input
                         type="range"
                         data-testid="seek"

@@ -197,3 +197,56 @@ test('the project is saved as it is edited and restored after a reload', async (
   assert.deepEqual(requests, []);
   await page.close();
 });
+
+test('"Play clip" plays the clip without its cuts and stops at its out point; the timeline has thumbnails', async () => {
+  const { page, errors } = await openEditor();
+  await transcribed(page, 'speech_long.mp4');
+  // Thumbnails along the timeline: drawn, and not a blank strip.
+  await page.waitForFunction(() => document.querySelector('[data-testid=thumbnails]').dataset.drawn === 'true');
+  const spread = await page.getByTestId('thumbnails').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let min = 255;
+    let max = 0;
+    for (let i = 0; i < d.length; i += 4) { min = Math.min(min, d[i + 1]); max = Math.max(max, d[i + 1]); }
+    return max - min;
+  });
+  assert.ok(spread > 60, `thumbnail strip spread ${spread}`);
+
+  await page.getByTestId('use-suggestion').first().click();
+  const inside = (await wordsInfo(page)).filter((w) => w.inClip);
+  // Cut a second or so from the middle of the clip.
+  const [a, b] = [inside[6], inside[8]];
+  await page.locator(`[data-testid=word][data-index="${a.index}"]`).click();
+  await page.locator(`[data-testid=word][data-index="${b.index}"]`).click({ modifiers: ['Shift'] });
+  await page.getByTestId('cut-words').click();
+  const [start, end] = await clipSpan(page);
+  // Let the redraw that follows the edit land, then record every frame shown while the clip
+  // plays.
+  let settled = await draws(page);
+  for (;;) {
+    await page.waitForTimeout(400);
+    const now = await draws(page);
+    if (now === settled) break;
+    settled = now;
+  }
+  await page.evaluate(() => {
+    window.shown = [];
+    const canvas = document.querySelector('[data-testid=preview]');
+    new MutationObserver(() => window.shown.push(Number(canvas.dataset.framePts) / 1e6))
+      .observe(canvas, { attributes: true, attributeFilter: ['data-frame-pts', 'data-draws'] });
+  });
+  await page.getByTestId('play-clip').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=play]').textContent === 'Pause');
+  await page.waitForFunction(() => document.querySelector('[data-testid=play]').textContent === 'Play',
+    null, { timeout: 90000 });
+  const shown = await page.evaluate(() => window.shown);
+  assert.ok(shown.length > 50, `${shown.length} frames`);
+  const frame = 0.1; // the fixture runs at 10 fps
+  assert.ok(shown[0] >= start - frame && shown[0] <= start + frame, `first frame ${shown[0]} for in point ${start}`);
+  assert.ok(Math.max(...shown) < end, `last frame ${Math.max(...shown)} for out point ${end}`);
+  assert.ok(Math.max(...shown) > end - 3 * frame, `stopped early at ${Math.max(...shown)}`);
+  const inCut = shown.filter((t) => t > a.start + frame && t < b.end - frame);
+  assert.deepEqual(inCut, [], `frames shown inside the cut ${a.start}–${b.end}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
