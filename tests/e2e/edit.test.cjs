@@ -250,3 +250,66 @@ test('"Play clip" plays the clip without its cuts and stops at its out point; th
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a misheard word is corrected in place, the picture follows a pan key, and the project exports and imports', async () => {
+  const { page, errors } = await openEditor();
+  await transcribed(page, 'speech_long.mp4');
+  await page.getByTestId('use-suggestion').first().click();
+  const inside = (await wordsInfo(page)).filter((w) => w.inClip);
+  const target = inside[1];
+
+  // Double-click a word and type the right one: text changes, timing stays.
+  page.once('dialog', (dialog) => dialog.accept('Weather'));
+  await page.locator(`[data-testid=word][data-index="${target.index}"]`).dblclick();
+  await page.waitForFunction((i) => document.querySelector(`[data-testid=word][data-index="${i}"]`).textContent === 'Weather',
+    target.index);
+  const fixed = (await wordsInfo(page)).find((w) => w.index === target.index);
+  assert.equal(fixed.start, target.start);
+  assert.equal(fixed.end, target.end);
+
+  // 1:1 crop, centred: a band near the left edge is dimmed. A click there pans the window
+  // to the left edge: the band is shown undimmed.
+  let before = await choose(page, 'aspect', '1:1');
+  const centred = await pixelsAfterRedraw(page, before);
+  const box = await page.getByTestId('preview').boundingBox();
+  before = await draws(page);
+  await page.getByTestId('preview').click({ position: { x: box.width * 0.05, y: box.height * 0.5 } });
+  const panned = await pixelsAfterRedraw(page, before);
+  const brightness = (img) => {
+    let sum = 0;
+    let n = 0;
+    for (let y = Math.floor(img.h * 0.2); y < img.h * 0.55; y++) {
+      for (let x = Math.floor(img.w * 0.02); x < img.w * 0.08; x++) {
+        const i = (y * img.w + x) * 4;
+        sum += img.data[i] + img.data[i + 1] + img.data[i + 2];
+        n += 3;
+      }
+    }
+    return sum / n;
+  };
+  assert.ok(brightness(panned) > 1.6 * brightness(centred),
+    `left band ${brightness(centred).toFixed(1)} → ${brightness(panned).toFixed(1)}`);
+
+  // Export the project file, then import it in a fresh editor and pick the video again.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-project').click()]);
+  const file = path.join(require('node:os').tmpdir(), `reelsmith-project-${process.pid}.json`);
+  await download.saveAs(file);
+  const saved = JSON.parse(require('node:fs').readFileSync(file, 'utf8'));
+  assert.equal(download.suggestedFilename(), 'speech_long.mp4.reelsmith.json');
+  assert.equal(saved.clips.length, 1);
+  assert.equal(saved.clips[0].reframe.aspect, 'Square1x1');
+  assert.equal(saved.clips[0].reframe.keys.length, 1);
+  assert.ok(saved.transcript.some((s) => s.words.some((w) => w.text.trim() === 'Weather')));
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  const second = await openEditor();
+  await second.page.getByTestId('import-project').setInputFiles(file);
+  await second.page.getByTestId('restore-pick').waitFor();
+  await second.page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
+  await second.page.waitForFunction(() => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done');
+  assert.equal(await second.page.getByTestId('aspect').inputValue(), '1:1');
+  assert.equal((await wordsInfo(second.page)).find((w) => w.index === target.index).text, 'Weather');
+  require('node:fs').rmSync(file);
+  await second.page.close();
+});
