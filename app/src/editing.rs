@@ -29,6 +29,8 @@ const SILENCE_KEEP_SECS: f64 = 0.15;
 pub struct Edits {
     pub project: RwSignal<Project>,
     history: StoredValue<History<Project>, LocalStorage>,
+    /// The project before the drag in progress, if any.
+    gesture: StoredValue<Option<Project>, LocalStorage>,
     saver: StoredValue<Autosaver, LocalStorage>,
     /// Selected transcript words (anchor, focus) as word indices.
     pub selection: RwSignal<Option<(usize, usize)>>,
@@ -49,6 +51,7 @@ impl Edits {
         Self {
             project: RwSignal::new(Project::default()),
             history: StoredValue::new_local(History::new(200)),
+            gesture: StoredValue::new_local(None),
             saver: StoredValue::new_local(Autosaver::default()),
             selection: RwSignal::new(None),
             target_secs: RwSignal::new(30.0),
@@ -93,25 +96,50 @@ impl Edits {
     }
 
     pub fn undo(&self) {
+        self.travel(History::undo);
+    }
+
+    pub fn redo(&self) {
+        self.travel(History::redo);
+    }
+
+    fn travel(&self, step: fn(&mut History<Project>, &Project) -> Option<Project>) {
         let current = self.project.get_untracked();
-        if let Some(previous) = self
+        if let Some(other) = self
             .history
-            .try_update_value(|h| h.undo(&current))
+            .try_update_value(|h| step(h, &current))
             .flatten()
         {
-            self.project.set(previous);
+            self.project.set(other);
             self.save();
         }
     }
 
-    pub fn redo(&self) {
-        let current = self.project.get_untracked();
-        if let Some(next) = self
-            .history
-            .try_update_value(|h| h.redo(&current))
-            .flatten()
-        {
+    /// Starts a gesture (a drag) whose intermediate states are shown but not each remembered:
+    /// the project as it was before is kept for one undo step at [`end_gesture`].
+    pub fn begin_gesture(&self) {
+        let before = self.project.get_untracked();
+        self.gesture.set_value(Some(before));
+    }
+
+    /// Changes the project during a gesture (no undo step, no save yet).
+    pub fn during_gesture(&self, change: impl FnOnce(&mut Project) -> Result<(), EditError>) {
+        if self.gesture.with_value(Option::is_none) {
+            return;
+        }
+        let mut next = self.project.get_untracked();
+        if change(&mut next).is_ok() {
             self.project.set(next);
+        }
+    }
+
+    /// Ends a gesture: one undo step for all of it, and a save.
+    pub fn end_gesture(&self) {
+        let Some(before) = self.gesture.try_update_value(Option::take).flatten() else {
+            return;
+        };
+        if before != self.project.get_untracked() {
+            self.history.update_value(|h| h.record(&before));
             self.save();
         }
     }
@@ -568,17 +596,18 @@ pub fn draw_overlay(
     }
 }
 
-/// A drag on the overlay at `x` (0–1 across the picture) sets a pan key at `t`.
-pub fn pan_to(edits: Edits, t: f64, x: f64, y: f64) {
-    let Some(clip) = edits.selected_clip() else {
-        return;
-    };
-    let key = PanKey {
-        at_secs: (t - clip.span.start_secs).max(0.0),
-        center_x: x,
-        center_y: y,
-    };
-    edits.edit(|p| p.set_pan_key(clip.id, key));
+/// The pan key a pointer at (`x`, `y`) (0–1 across the picture) sets at `t` on the selected
+/// clip.
+pub fn pan_key(edits: Edits, t: f64, x: f64, y: f64) -> Option<(u32, PanKey)> {
+    let clip = edits.selected_clip_untracked()?;
+    Some((
+        clip.id,
+        PanKey {
+            at_secs: (t - clip.span.start_secs).max(0.0),
+            center_x: x,
+            center_y: y,
+        },
+    ))
 }
 
 /// Downloads the project as a JSON file.

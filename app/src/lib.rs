@@ -530,21 +530,35 @@ fn App() -> impl IntoView {
             }
         });
     }
-    let on_pan = {
+    // Dragging on the picture moves the crop window: one pan key at the playhead, one undo
+    // step per drag.
+    let pan_at = {
         let editor = editor.clone();
-        move |ev: leptos::ev::PointerEvent| {
-            let Some(canvas) = editor.canvas.get_untracked() else {
-                return;
-            };
+        move |ev: &leptos::ev::PointerEvent| {
+            let canvas = editor.canvas.get_untracked()?;
             let (w, h) = (
                 f64::from(canvas.client_width()),
                 f64::from(canvas.client_height()),
             );
-            if w <= 0.0 || h <= 0.0 || editor.edits.selected_clip_untracked().is_none() {
-                return;
+            if w <= 0.0 || h <= 0.0 {
+                return None;
             }
             let t = secs_from_micros(editor.time_micros.get_untracked());
-            editing::pan_to(editor.edits, t, ev.offset_x() / w, ev.offset_y() / h);
+            editing::pan_key(editor.edits, t, ev.offset_x() / w, ev.offset_y() / h)
+        }
+    };
+    let edits = editor.edits;
+    let on_pan_start = move |ev: leptos::ev::PointerEvent| {
+        if let Some((id, key)) = pan_at(&ev) {
+            edits.begin_gesture();
+            edits.during_gesture(|p| p.set_pan_key(id, key));
+        }
+    };
+    let on_pan_move = move |ev: leptos::ev::PointerEvent| {
+        if ev.buttons() & 1 == 1 {
+            if let Some((id, key)) = pan_at(&ev) {
+                edits.during_gesture(|p| p.set_pan_key(id, key));
+            }
         }
     };
     let on_import = {
@@ -612,7 +626,10 @@ fn App() -> impl IntoView {
                 <canvas
                     node_ref=editor.canvas
                     data-testid="preview"
-                    on:pointerdown=on_pan
+                    on:pointerdown=on_pan_start
+                    on:pointermove=on_pan_move
+                    on:pointerup=move |_| edits.end_gesture()
+                    on:pointerleave=move |_| edits.end_gesture()
                     data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
                     data-draws=move || editor.draws.get().to_string()
                 ></canvas>

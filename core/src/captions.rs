@@ -505,12 +505,7 @@ mod tests {
                 t += 1.0;
                 continue;
             }
-            out.push(Word {
-                start_secs: t,
-                end_secs: t + 0.3,
-                text: format!(" {token}"),
-                probability: 0.9,
-            });
+            out.push(Word::new(t, t + 0.3, format!(" {token}")));
             t += 0.35;
         }
         out

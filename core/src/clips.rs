@@ -430,12 +430,7 @@ mod tests {
         let mut words = Vec::new();
         for sentence in text {
             for w in sentence.split_whitespace() {
-                words.push(Word {
-                    start_secs: t,
-                    end_secs: t + 0.3,
-                    text: format!(" {w}"),
-                    probability: 0.9,
-                });
+                words.push(Word::new(t, t + 0.3, format!(" {w}")));
                 t += 0.345;
             }
             t += 0.4;

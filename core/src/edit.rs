@@ -542,12 +542,7 @@ mod tests {
     use super::*;
 
     fn word(start: f64, end: f64, text: &str) -> Word {
-        Word {
-            start_secs: start,
-            end_secs: end,
-            text: format!(" {text}"),
-            probability: 0.9,
-        }
+        Word::new(start, end, format!(" {text}"))
     }
 
     /// "So um this is, you know, the plan." with a 2 s pause before "the".

@@ -16,6 +16,18 @@ pub struct Word {
     pub probability: f32,
 }
 
+impl Word {
+    /// A word heard with certainty (tests, imported transcripts).
+    pub fn new(start_secs: f64, end_secs: f64, text: impl Into<String>) -> Self {
+        Self {
+            start_secs,
+            end_secs,
+            text: text.into(),
+            probability: 1.0,
+        }
+    }
+}
+
 /// A stretch of speech shown as one caption.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -174,12 +186,7 @@ mod tests {
     use super::*;
 
     fn word(start: f64, end: f64, text: &str) -> Word {
-        Word {
-            start_secs: start,
-            end_secs: end,
-            text: text.into(),
-            probability: 0.9,
-        }
+        Word::new(start, end, text)
     }
 
     fn segment(words: Vec<Word>) -> Segment {

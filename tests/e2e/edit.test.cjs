@@ -290,6 +290,38 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   assert.ok(brightness(panned) > 1.6 * brightness(centred),
     `left band ${brightness(centred).toFixed(1)} → ${brightness(panned).toFixed(1)}`);
 
+  // Dragging the window to the right edge: the left band is dimmed again; one Ctrl+Z undoes
+  // the whole drag (back to the clicked position), not each step of it.
+  const settle = async () => {
+    let last = await draws(page);
+    for (;;) {
+      await page.waitForTimeout(400);
+      const now = await draws(page);
+      if (now === last) return;
+      last = now;
+    }
+  };
+  await page.getByTestId('preview').scrollIntoViewIfNeeded();
+  const at = await page.getByTestId('preview').boundingBox();
+  await page.mouse.move(at.x + at.width * 0.5, at.y + at.height * 0.5);
+  await page.mouse.down();
+  await page.mouse.move(at.x + at.width * 0.75, at.y + at.height * 0.5, { steps: 5 });
+  await page.mouse.move(at.x + at.width * 0.95, at.y + at.height * 0.5, { steps: 5 });
+  await page.mouse.up();
+  await settle();
+  const grab = () => page.getByTestId('preview').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    return { w: c.width, h: c.height, data: Array.from(d.data) };
+  });
+  const dragged = await grab();
+  assert.ok(brightness(dragged) < 0.7 * brightness(panned),
+    `after the drag the left band is dimmed: ${brightness(centred)} ${brightness(panned)} ${brightness(dragged)}`);
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await page.keyboard.press('Control+z');
+  await settle();
+  const undone = await grab();
+  assert.ok(Math.abs(brightness(undone) - brightness(panned)) < 2, 'one undo restores the clicked position');
+
   // Export the project file, then import it in a fresh editor and pick the video again.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-project').click()]);
   const file = path.join(require('node:os').tmpdir(), `reelsmith-project-${process.pid}.json`);
