@@ -420,7 +420,9 @@ fn format_time(micros: i64) -> String {
 fn App() -> impl IntoView {
     let editor = Editor::new();
     let worker_status = RwSignal::new("starting…".to_string());
-    let worker = start_worker(worker_status);
+    // The status worker only answers hello (it shows the worker builds and runs); it is
+    // terminated once it has, so its wasm does not stay in memory beside the page.
+    start_worker(worker_status);
     // web-sys has no binding for crossOriginIsolated.
     let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
         .ok()
@@ -503,7 +505,6 @@ fn App() -> impl IntoView {
             }
         })
     };
-    let _worker = StoredValue::new_local(worker);
     load_model_info(editor.settings.model.clone(), editor.transcription);
     // A finished transcript becomes part of the project.
     {
@@ -776,17 +777,30 @@ fn TranscriptPanel(editor: Editor) -> impl IntoView {
             edits.edit(|p| p.fix_word(i, &fixed));
         }
     };
+    // Only what the word list shows: a pan drag or a style change must not rebuild it.
+    let project_words = Memo::new(move |_| {
+        edits
+            .project
+            .with(|p| p.words().into_iter().cloned().collect::<Vec<_>>())
+    });
+    let clip_cuts = Memo::new(move |_| {
+        edits.selected_clip().map(|c| reelsmith_core::edit::Clip {
+            template: String::new(),
+            style: Default::default(),
+            reframe: Default::default(),
+            name: String::new(),
+            ..c
+        })
+    });
     let words = move || {
         // The project's words once the transcript is in (fixes apply), the streaming ones before.
-        let from_project: Vec<reelsmith_core::transcript::Word> = edits
-            .project
-            .with(|p| p.words().into_iter().cloned().collect());
+        let from_project = project_words.get();
         let words = if from_project.is_empty() {
             state.transcript.with(|t| t.words().to_vec())
         } else {
             from_project
         };
-        let clip = edits.selected_clip();
+        let clip = clip_cuts.get();
         words
             .into_iter()
             .enumerate()
@@ -957,8 +971,9 @@ fn MediaDetails(info: RwSignal<Option<MediaInfo>>, name: RwSignal<String>) -> im
 const HELLO_ATTEMPTS: u64 = 100;
 const HELLO_INTERVAL_MS: u32 = 100;
 
-/// Starts the background worker and says in `status` whether it answered.
-fn start_worker(status: RwSignal<String>) -> Option<Rc<WorkerClient>> {
+/// Starts a worker, says in `status` whether it answered hello, and then lets it go (the
+/// worker ends when the asking task drops it).
+fn start_worker(status: RwSignal<String>) {
     let client = WorkerClient::start(
         move |response| match response.body {
             Ok(ResponseBody::Ready {
@@ -977,29 +992,25 @@ fn start_worker(status: RwSignal<String>) -> Option<Rc<WorkerClient>> {
         },
         move |message| status.set(format!("failed: {message}")),
     );
-    match client {
-        Ok(client) => {
-            let client = Rc::new(client);
-            // A message sent before the worker's wasm has started is lost: ask until it answers.
-            let asker = Rc::clone(&client);
-            spawn_local(async move {
-                for attempt in 1..=HELLO_ATTEMPTS {
-                    if status.with_untracked(|s| !s.starts_with("starting")) {
-                        return;
-                    }
-                    if let Err(message) = asker.send(attempt, RequestBody::Hello) {
-                        status.set(format!("failed: {message}"));
-                        return;
-                    }
-                    gloo_timers::future::TimeoutFuture::new(HELLO_INTERVAL_MS).await;
-                }
-                status.set("failed: the worker did not start".to_string());
-            });
-            Some(client)
-        }
+    let client = match client {
+        Ok(client) => client,
         Err(message) => {
             status.set(format!("failed: {message}"));
-            None
+            return;
         }
-    }
+    };
+    // A message sent before the worker's wasm has started is lost: ask until it answers.
+    spawn_local(async move {
+        for attempt in 1..=HELLO_ATTEMPTS {
+            if status.with_untracked(|s| !s.starts_with("starting")) {
+                return;
+            }
+            if let Err(message) = client.send(attempt, RequestBody::Hello) {
+                status.set(format!("failed: {message}"));
+                return;
+            }
+            gloo_timers::future::TimeoutFuture::new(HELLO_INTERVAL_MS).await;
+        }
+        status.set("failed: the worker did not start".to_string());
+    });
 }
