@@ -68,6 +68,17 @@ function diff(a, b, x0, x1, y0, y1) {
   return sum / n;
 }
 
+/** Waits until the preview has not been redrawn for 400 ms. */
+async function settle(page) {
+  let last = await draws(page);
+  for (;;) {
+    await page.waitForTimeout(400);
+    const now = await draws(page);
+    if (now === last) return;
+    last = now;
+  }
+}
+
 async function choose(page, testId, value) {
   const before = await draws(page);
   await page.getByTestId(testId).selectOption(value);
@@ -222,13 +233,7 @@ test('"Play clip" plays the clip without its cuts and stops at its out point; th
   const [start, end] = await clipSpan(page);
   // Let the redraw that follows the edit land, then record every frame shown while the clip
   // plays.
-  let settled = await draws(page);
-  for (;;) {
-    await page.waitForTimeout(400);
-    const now = await draws(page);
-    if (now === settled) break;
-    settled = now;
-  }
+  await settle(page);
   await page.evaluate(() => {
     window.shown = [];
     const canvas = document.querySelector('[data-testid=preview]');
@@ -292,15 +297,6 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
 
   // Dragging the window to the right edge: the left band is dimmed again; one Ctrl+Z undoes
   // the whole drag (back to the clicked position), not each step of it.
-  const settle = async () => {
-    let last = await draws(page);
-    for (;;) {
-      await page.waitForTimeout(400);
-      const now = await draws(page);
-      if (now === last) return;
-      last = now;
-    }
-  };
   await page.getByTestId('preview').scrollIntoViewIfNeeded();
   const at = await page.getByTestId('preview').boundingBox();
   await page.mouse.move(at.x + at.width * 0.5, at.y + at.height * 0.5);
@@ -308,7 +304,7 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   await page.mouse.move(at.x + at.width * 0.75, at.y + at.height * 0.5, { steps: 5 });
   await page.mouse.move(at.x + at.width * 0.95, at.y + at.height * 0.5, { steps: 5 });
   await page.mouse.up();
-  await settle();
+  await settle(page);
   const grab = () => page.getByTestId('preview').evaluate((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
     return { w: c.width, h: c.height, data: Array.from(d.data) };
@@ -318,7 +314,7 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
     `after the drag the left band is dimmed: ${brightness(centred)} ${brightness(panned)} ${brightness(dragged)}`);
   await page.locator('body').click({ position: { x: 1, y: 1 } });
   await page.keyboard.press('Control+z');
-  await settle();
+  await settle(page);
   const undone = await grab();
   assert.ok(Math.abs(brightness(undone) - brightness(panned)) < 2, 'one undo restores the clicked position');
 
