@@ -8,11 +8,13 @@ pub mod chunk;
 pub mod clips;
 pub mod demux;
 pub mod edit;
+pub mod export;
 pub mod media;
 pub mod mp4;
 pub mod protocol;
 pub mod resample;
 pub mod source;
+pub mod subtitles;
 pub mod transcript;
 pub mod webm;
 

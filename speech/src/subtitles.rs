@@ -1,13 +1,10 @@
 //! A transcript as timed segments of text with their words, and the files people take away:
-//! SubRip (`.srt`), WebVTT (`.vtt`) and JSON.
-//!
-//! Cue text is cleaned so that it cannot break the file: trimmed, blank lines dropped (a blank
-//! line ends a cue), `-->` written as `->` (as whisper's writers do), and in WebVTT `&`, `<`
-//! and `>` escaped. Segments with no text left are skipped; cues are numbered 1, 2, … in SRT.
-//! Times are rounded to milliseconds half to even, like whisper's Python `round`.
+//! SubRip (`.srt`), WebVTT (`.vtt`) and JSON. The SRT and VTT writers live in core (the editor
+//! offers them beside an exported clip); JSON is written here.
 
 use serde::{Deserialize, Serialize};
 
+pub use reelsmith_core::subtitles::{format_timestamp, to_srt, to_vtt};
 pub use reelsmith_core::transcript::{Segment, Word};
 
 /// Why a transcript could not be written or read as JSON.
@@ -23,25 +20,6 @@ struct TranscriptJson<S> {
     segments: S,
 }
 
-/// SubRip: `1\n00:00:01,234 --> 00:00:02,000\ntext\n`, cues separated by a blank line.
-pub fn to_srt(segments: &[Segment]) -> String {
-    cues(segments, ',', false)
-        .enumerate()
-        .map(|(i, (start, end, text))| format!("{}\n{start} --> {end}\n{text}\n", i + 1))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// WebVTT: a `WEBVTT` header, then `00:00:01.234 --> 00:00:02.000\ntext\n` cues separated by a
-/// blank line.
-pub fn to_vtt(segments: &[Segment]) -> String {
-    let mut out = String::from("WEBVTT\n");
-    for (start, end, text) in cues(segments, '.', true) {
-        out.push_str(&format!("\n{start} --> {end}\n{text}\n"));
-    }
-    out
-}
-
 /// The segments with their words as pretty-printed JSON: `{"segments": [...]}`.
 pub fn to_json(segments: &[Segment]) -> Result<String, SubtitleError> {
     let mut json = serde_json::to_string_pretty(&TranscriptJson { segments })?;
@@ -53,55 +31,6 @@ pub fn to_json(segments: &[Segment]) -> Result<String, SubtitleError> {
 pub fn from_json(json: &str) -> Result<Vec<Segment>, SubtitleError> {
     let transcript: TranscriptJson<Vec<Segment>> = serde_json::from_str(json)?;
     Ok(transcript.segments)
-}
-
-/// `HH:MM:SS,mmm` (or with `.`): hours always present and never wrapped; negative and NaN
-/// times read as 0.
-pub fn format_timestamp(secs: f64, decimal_marker: char) -> String {
-    let millis = (secs * 1000.0).round_ties_even();
-    let millis = if millis.is_nan() || millis < 0.0 {
-        0
-    } else {
-        millis as u64
-    };
-    let (hours, rest) = (millis / 3_600_000, millis % 3_600_000);
-    let (minutes, rest) = (rest / 60_000, rest % 60_000);
-    let (seconds, millis) = (rest / 1_000, rest % 1_000);
-    format!("{hours:02}:{minutes:02}:{seconds:02}{decimal_marker}{millis:03}")
-}
-
-/// Start, end and cleaned text of each segment that has text.
-fn cues(
-    segments: &[Segment],
-    decimal_marker: char,
-    escape_html: bool,
-) -> impl Iterator<Item = (String, String, String)> + '_ {
-    segments.iter().filter_map(move |segment| {
-        let text = cue_text(&segment.text, escape_html);
-        if text.is_empty() {
-            return None;
-        }
-        let start = format_timestamp(segment.start_secs, decimal_marker);
-        // An end before the start would be an invalid cue: show it for no time instead.
-        let end = format_timestamp(segment.end_secs.max(segment.start_secs), decimal_marker);
-        Some((start, end, text))
-    })
-}
-
-fn cue_text(text: &str, escape_html: bool) -> String {
-    let text = text.replace("-->", "->");
-    let text = if escape_html {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    } else {
-        text
-    };
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[cfg(test)]
