@@ -11,6 +11,7 @@ pub mod edit;
 pub mod export;
 pub mod media;
 pub mod mp4;
+pub mod mux;
 pub mod pixels;
 pub mod protocol;
 pub mod resample;
