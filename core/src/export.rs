@@ -303,32 +303,41 @@ impl Timeline {
     /// The parts of a decoded audio buffer (starting at `start_micros` in the source,
     /// `frames` samples at `rate` Hz) that are kept: (first sample, sample count, output time).
     pub fn audio_pieces(&self, start_micros: i64, frames: usize, rate: u32) -> Vec<AudioPiece> {
+        (0..self.kept.len())
+            .filter_map(|i| self.audio_piece(i, start_micros, frames, rate))
+            .collect()
+    }
+
+    /// The part of a decoded audio buffer inside stretch `i`, if any.
+    pub fn audio_piece(
+        &self,
+        i: usize,
+        start_micros: i64,
+        frames: usize,
+        rate: u32,
+    ) -> Option<AudioPiece> {
+        let (a, b) = *self.kept.get(i)?;
         let rate = i128::from(rate.max(1));
+        let m = i128::from(MICROS_PER_SEC);
         let to_sample = |t: i64| -> i64 {
             // Samples after the buffer's start, rounded to nearest.
             let d = i128::from(t - start_micros) * rate;
-            let m = i128::from(MICROS_PER_SEC);
             (if d >= 0 {
                 (d + m / 2) / m
             } else {
                 (d - m / 2) / m
             }) as i64
         };
-        let mut pieces = Vec::new();
-        for ((a, b), start) in self.kept.iter().zip(&self.starts) {
-            let first = to_sample(*a).clamp(0, frames as i64);
-            let end = to_sample(*b).clamp(0, frames as i64);
-            if end > first {
-                let src =
-                    start_micros + (i128::from(first) * i128::from(MICROS_PER_SEC) / rate) as i64;
-                pieces.push(AudioPiece {
-                    first: first as usize,
-                    count: (end - first) as usize,
-                    out_micros: start + (src - a),
-                });
+        let first = to_sample(a).clamp(0, frames as i64);
+        let end = to_sample(b).clamp(0, frames as i64);
+        (end > first).then(|| {
+            let src = start_micros + (i128::from(first) * m / rate) as i64;
+            AudioPiece {
+                first: first as usize,
+                count: (end - first) as usize,
+                out_micros: self.starts[i] + (src - a),
             }
-        }
-        pieces
+        })
     }
 }
 

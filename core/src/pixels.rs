@@ -1,31 +1,50 @@
 //! The export's pixel path, in plain Rust over byte planes: crop a window out of a decoded
-//! picture and scale it to the output size (`crop_scale`), and blend a caption sprite into it
-//! (`Sprite`). Frames stay in 4:2:0 YUV throughout — no canvas — and every inner loop is
-//! integer arithmetic over rows, with tables computed once per frame.
+//! picture and scale it to the output size (`crop_scale`), then blend a caption sprite into it
+//! (`Sprite`). Frames stay 4:2:0 YUV throughout — no canvas, no colour conversion per frame —
+//! and every per-pixel loop is integer arithmetic over rows, driven by tables built once per
+//! frame (per output column and row, never per pixel).
 //!
-//! Scaling is separable, with a precomputed list of taps per output pixel: bilinear when
-//! enlarging, an area (box) filter over the source footprint when shrinking, so a 4K source
-//! does not alias at 720p. Chroma is scaled on the half-size planes with the window halved
-//! (centre-sited, like luma). Weights are 14-bit fixed point.
+//! Scaling is separable. Each axis gets a table of taps per output sample, padded to the same
+//! count so the row kernels have a fixed shape: bilinear when enlarging, an area (box) filter
+//! over the source footprint when shrinking, so a 4K source does not alias at 720p. Weights
+//! are 14-bit fixed point summing exactly to one (a flat colour stays exact). The first pass
+//! keeps 6 fractional bits in `u16`; the second rounds to nearest. Rows are scaled
+//! horizontally first (each source row once, kept in a small ring) when the window has fewer
+//! rows than the output, vertically first otherwise: whichever does fewer gathers.
 //!
-//! Captions arrive as non-premultiplied RGBA (a 2D canvas's `getImageData`). A `Sprite`
-//! converts them once per caption state to premultiplied BT.709 limited-range Y, Cb, Cr with
-//! alpha (chroma and its alpha averaged over each 2×2 block), trimmed to the visible pixels;
-//! blending is then `out = (dst·(255−α) + premultiplied + 127) / 255` per sample, over the
-//! sprite's rows only.
+//! Siting: sample `i` of a plane covers `[i, i + 1)` and sits at its centre, in both luma and
+//! chroma; chroma is scaled on the half-size planes with the window halved (centre-sited
+//! 4:2:0, as JPEG/MPEG-1). H.264's default is left-sited chroma; the difference is a quarter
+//! of an output chroma sample and invisible at these sizes.
+//!
+//! Captions arrive as non-premultiplied RGBA (a 2D canvas's `getImageData`). A `Sprite` is
+//! built once per caption state: trimmed to what is visible, converted to premultiplied
+//! BT.709 limited-range Y′CbCr with alpha; chroma and its alpha are 2×2 averages. Blending is
+//! then `out = ⌊(dst·(255−α) + pre + 127) / 255⌋` per sample over the covered rows only, in
+//! 16-bit lanes.
 
 use thiserror::Error;
 
-/// Why pixels could not be processed (a programming or browser error, not a user's).
+/// Why pixels could not be processed. These are programming or browser errors, not a user's:
+/// the message names the bad size or plane for the log.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PixelError {
-    #[error("picture sizes must be even and non-zero, got {0}×{1}")]
-    OddSize(u32, u32),
-    #[error("the picture's buffer is too short for its planes")]
-    ShortBuffer,
+    #[error("picture sizes must be non-zero (and even for output frames), got {width}×{height}")]
+    BadSize { width: u32, height: u32 },
+    #[error("an I420 picture of {width}×{height} needs {expected} bytes, got {actual}")]
+    FrameLength {
+        width: u32,
+        height: u32,
+        expected: usize,
+        actual: usize,
+    },
+    #[error("the decoded picture's plane {plane} lies outside its buffer or its stride is shorter than a row")]
+    ShortBuffer { plane: usize },
+    #[error("the crop window is not a finite rectangle")]
+    BadRect,
 }
 
-/// An I420 picture, tightly packed: Y (w×h), then U and V (w/2×h/2 each).
+/// An I420 picture, tightly packed: Y (w×h) at 0, then U and V (w/2×h/2 each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame420 {
     pub width: u32,
@@ -34,13 +53,31 @@ pub struct Frame420 {
 }
 
 impl Frame420 {
+    /// Bytes of a `width`×`height` I420 picture (None if a side is zero or odd).
+    pub fn byte_len(width: u32, height: u32) -> Option<usize> {
+        if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
+            return None;
+        }
+        let luma = (width as usize).checked_mul(height as usize)?;
+        luma.checked_add(luma / 2)
+    }
+
+    /// A picture over `data`, which must be exactly `byte_len(width, height)` long.
+    pub fn new(width: u32, height: u32, data: Vec<u8>) -> Result<Self, PixelError> {
+        let frame = Self {
+            width,
+            height,
+            data,
+        };
+        frame.check()?;
+        Ok(frame)
+    }
+
     /// A black picture (Y 16, U/V 128: limited-range black).
     pub fn new_black(width: u32, height: u32) -> Result<Self, PixelError> {
-        if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
-            return Err(PixelError::OddSize(width, height));
-        }
-        let luma = (width * height) as usize;
-        let mut data = vec![16u8; luma + luma / 2];
+        let len = Self::byte_len(width, height).ok_or(PixelError::BadSize { width, height })?;
+        let luma = len / 3 * 2;
+        let mut data = vec![16u8; len];
         data[luma..].fill(128);
         Ok(Self {
             width,
@@ -49,43 +86,82 @@ impl Frame420 {
         })
     }
 
-    fn luma_len(&self) -> usize {
-        (self.width * self.height) as usize
+    /// Fields are public (the browser glue hands `data` to `VideoFrame`), so code that takes a
+    /// frame checks it is still consistent.
+    fn check(&self) -> Result<(), PixelError> {
+        let (width, height) = (self.width, self.height);
+        let expected =
+            Self::byte_len(width, height).ok_or(PixelError::BadSize { width, height })?;
+        if self.data.len() != expected {
+            return Err(PixelError::FrameLength {
+                width,
+                height,
+                expected,
+                actual: self.data.len(),
+            });
+        }
+        Ok(())
     }
 
-    /// The three planes, mutably.
-    pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
-        let luma = self.luma_len();
-        let (y, uv) = self.data.split_at_mut(luma);
-        let (u, v) = uv.split_at_mut(luma / 4);
-        (y, u, v)
+    /// Luma and one chroma plane's lengths.
+    fn plane_lens(&self) -> (usize, usize) {
+        let luma = self.width as usize * self.height as usize;
+        (luma, luma / 4)
     }
 
+    /// The Y plane (empty if `data` is shorter than the size says).
     pub fn y(&self) -> &[u8] {
-        &self.data[..self.luma_len()]
+        let (l, _) = self.plane_lens();
+        self.data.get(..l).unwrap_or_default()
     }
 
+    /// The U (Cb) plane.
     pub fn u(&self) -> &[u8] {
-        let luma = self.luma_len();
-        &self.data[luma..luma + luma / 4]
+        let (l, q) = self.plane_lens();
+        self.data.get(l..l + q).unwrap_or_default()
     }
 
+    /// The V (Cr) plane.
     pub fn v(&self) -> &[u8] {
-        let luma = self.luma_len();
-        &self.data[luma + luma / 4..]
+        let (l, q) = self.plane_lens();
+        self.data.get(l + q..l + 2 * q).unwrap_or_default()
+    }
+
+    pub fn y_mut(&mut self) -> &mut [u8] {
+        self.planes_mut().0
+    }
+
+    pub fn u_mut(&mut self) -> &mut [u8] {
+        self.planes_mut().1
+    }
+
+    pub fn v_mut(&mut self) -> &mut [u8] {
+        self.planes_mut().2
+    }
+
+    /// The three planes at once, mutably (all empty if `data` is shorter than the size says).
+    pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let (l, q) = self.plane_lens();
+        let Some(data) = self.data.get_mut(..l + 2 * q) else {
+            return (&mut [], &mut [], &mut []);
+        };
+        let (y, uv) = data.split_at_mut(l);
+        let (u, v) = uv.split_at_mut(q);
+        (y, u, v)
     }
 }
 
 /// How a decoded picture's planes are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceLayout {
-    /// Three planes: Y, U, V (U/V at half size).
+    /// Three planes: Y, U, V (U/V at half size, rounded up).
     I420,
-    /// Two planes: Y, then interleaved U/V at half size (plane 2 unused).
+    /// Two planes: Y, then U/V interleaved at half size (plane 2 unused).
     Nv12,
 }
 
-/// A decoded picture's planes as `VideoFrame.copyTo` returns them.
+/// A decoded picture's planes as `VideoFrame.copyTo` returns them: one buffer, and each
+/// plane's `offset` and `stride` (its `PlaneLayout`). Sizes may be odd (chroma rounds up).
 #[derive(Debug, Clone, Copy)]
 pub struct SourcePlanes<'a> {
     pub layout: SourceLayout,
@@ -96,34 +172,83 @@ pub struct SourcePlanes<'a> {
     pub strides: [usize; 3],
 }
 
-impl SourcePlanes<'_> {
-    fn check(&self) -> Result<(), PixelError> {
-        if self.width == 0 || self.height == 0 {
-            return Err(PixelError::OddSize(self.width, self.height));
+/// One plane of a source, read row by row. `pitch` is the distance between its samples
+/// (2 for NV12 chroma, whose U and V share rows).
+#[derive(Debug, Clone, Copy)]
+struct Plane<'a> {
+    data: &'a [u8],
+    offset: usize,
+    stride: usize,
+    pitch: usize,
+    width: usize,
+    height: usize,
+}
+
+impl<'a> Plane<'a> {
+    /// Bytes a row spans.
+    fn row_len(&self) -> usize {
+        (self.width - 1) * self.pitch + 1
+    }
+
+    /// Row `r` (checked once up front by `SourcePlanes::planes`; None cannot happen after it).
+    fn row(&self, r: usize) -> Option<&'a [u8]> {
+        let start = self.offset + r * self.stride;
+        self.data.get(start..start + self.row_len())
+    }
+
+    fn check(&self, plane: usize) -> Result<(), PixelError> {
+        let bytes_per_row = self.width * self.pitch;
+        let end = (self.height - 1)
+            .checked_mul(self.stride)
+            .and_then(|v| v.checked_add(self.offset))
+            .and_then(|v| v.checked_add(bytes_per_row));
+        match end {
+            Some(end) if self.stride >= bytes_per_row && end <= self.data.len() => Ok(()),
+            _ => Err(PixelError::ShortBuffer { plane }),
         }
-        let (w, h) = (self.width as usize, self.height as usize);
-        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let needs: Vec<(usize, usize, usize, usize)> = match self.layout {
-            SourceLayout::I420 => vec![
-                (self.offsets[0], self.strides[0], w, h),
-                (self.offsets[1], self.strides[1], cw, ch),
-                (self.offsets[2], self.strides[2], cw, ch),
-            ],
-            SourceLayout::Nv12 => vec![
-                (self.offsets[0], self.strides[0], w, h),
-                (self.offsets[1], self.strides[1], cw * 2, ch),
-            ],
-        };
-        for (offset, stride, row, rows) in needs {
-            if stride < row || offset + stride * (rows - 1) + row > self.data.len() {
-                return Err(PixelError::ShortBuffer);
-            }
-        }
-        Ok(())
     }
 }
 
-/// A window in source luma pixels (fractional).
+impl<'a> SourcePlanes<'a> {
+    /// Y, U and V as planes, after checking they lie inside `data`.
+    fn planes(&self) -> Result<[Plane<'a>; 3], PixelError> {
+        let (width, height) = (self.width, self.height);
+        if width == 0 || height == 0 {
+            return Err(PixelError::BadSize { width, height });
+        }
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let plane = |i: usize, offset: usize, pitch: usize, width: usize, height: usize| Plane {
+            data: self.data,
+            offset,
+            stride: self.strides[i],
+            pitch,
+            width,
+            height,
+        };
+        let planes = match self.layout {
+            SourceLayout::I420 => [
+                plane(0, self.offsets[0], 1, w, h),
+                plane(1, self.offsets[1], 1, cw, ch),
+                plane(2, self.offsets[2], 1, cw, ch),
+            ],
+            SourceLayout::Nv12 => [
+                plane(0, self.offsets[0], 1, w, h),
+                plane(1, self.offsets[1], 2, cw, ch),
+                plane(1, self.offsets[1].saturating_add(1), 2, cw, ch),
+            ],
+        };
+        planes[0].check(0)?;
+        planes[1].check(1)?;
+        if self.layout == SourceLayout::I420 {
+            planes[2].check(2)?;
+        }
+        // NV12's V shares plane 1's rows one byte on; U's check with pitch 2 covers it.
+        Ok(planes)
+    }
+}
+
+/// A window in source luma pixels (fractional). `x`, `y` is its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CropRect {
     pub x: f64,
@@ -132,263 +257,417 @@ pub struct CropRect {
     pub height: f64,
 }
 
+impl CropRect {
+    /// The window made to fit a `size_w`×`size_h` picture: each side at most the picture's
+    /// (and at least one pixel), then moved inside it. Moving rather than cutting keeps the
+    /// window's shape, so a pan that overshoots an edge does not stretch the picture.
+    fn fit(self, size_w: f64, size_h: f64) -> Result<Self, PixelError> {
+        let values = [self.x, self.y, self.width, self.height];
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(PixelError::BadRect);
+        }
+        let width = self.width.clamp(1.0_f64.min(size_w), size_w);
+        let height = self.height.clamp(1.0_f64.min(size_h), size_h);
+        Ok(Self {
+            x: self.x.clamp(0.0, size_w - width),
+            y: self.y.clamp(0.0, size_h - height),
+            width,
+            height,
+        })
+    }
+}
+
 const WEIGHT_BITS: u32 = 14;
 const WEIGHT_ONE: i32 = 1 << WEIGHT_BITS;
 
-/// For each output pixel along one axis: the first source index and its tap weights
-/// (summing to `WEIGHT_ONE`).
-#[derive(Debug, Clone, Default)]
-struct Taps {
+/// One axis's resampling table: for output sample `i`, source samples
+/// `first[i] .. first[i] + taps` with weights `weights[i * taps ..][..taps]` (some may be 0),
+/// summing to `WEIGHT_ONE`.
+#[derive(Debug, Clone)]
+struct Axis {
     first: Vec<u32>,
-    count: Vec<u8>,
     weights: Vec<i16>,
-    max: usize,
+    taps: usize,
 }
 
-impl Taps {
-    /// Output `out` samples from the source span [start, start+len) of a `size`-long axis.
+impl Axis {
+    /// Output `out` samples from the source span `[start, start + len)` of an axis of `size`
+    /// samples (the span already inside it).
     fn new(start: f64, len: f64, size: usize, out: usize) -> Self {
         let scale = len / out as f64;
-        let mut taps = Taps::default();
-        let last = size.saturating_sub(1) as f64;
+        let enlarging = scale <= 1.0;
+        // Bilinear touches 2 samples; a box of width `scale` at most ⌈scale⌉ + 1.
+        let taps = if enlarging {
+            2
+        } else {
+            scale.ceil() as usize + 1
+        }
+        .min(size);
+        let mut axis = Axis {
+            first: Vec::with_capacity(out),
+            weights: vec![0; out * taps],
+            taps,
+        };
+        let last = (size - 1) as f64;
+        let mut spans: Vec<(usize, f64)> = Vec::with_capacity(taps + 1);
+        let mut fixed: Vec<i32> = Vec::with_capacity(taps + 1);
         for i in 0..out {
-            let mut ws: Vec<(usize, f64)> = Vec::new();
-            if scale <= 1.0 {
-                // Bilinear between the two nearest source centres.
+            spans.clear();
+            if enlarging {
+                // Between the two source centres around this output sample's centre.
                 let c = (start + (i as f64 + 0.5) * scale - 0.5).clamp(0.0, last);
-                let i0 = c.floor() as usize;
-                let f = c - i0 as f64;
-                ws.push((i0, 1.0 - f));
-                if f > 0.0 && i0 + 1 < size {
-                    ws.push((i0 + 1, f));
+                let s = c.floor();
+                spans.push((s as usize, 1.0 - (c - s)));
+                if (s as usize) + 1 < size {
+                    spans.push((s as usize + 1, c - s));
                 }
             } else {
-                // Area: each source pixel weighted by how much of it the footprint covers.
+                // Each source sample weighted by how much of it the footprint covers.
                 let a = (start + i as f64 * scale).clamp(0.0, size as f64);
-                let b = (start + (i as f64 + 1.0) * scale).clamp(0.0, size as f64);
-                let mut s = a.floor() as usize;
+                let b = (start + (i + 1) as f64 * scale).clamp(0.0, size as f64);
+                let mut s = (a.floor() as usize).min(size - 1);
                 while (s as f64) < b && s < size {
-                    let cover = (b.min(s as f64 + 1.0) - a.max(s as f64)).max(0.0);
+                    let cover = b.min(s as f64 + 1.0) - a.max(s as f64);
                     if cover > 0.0 {
-                        ws.push((s, cover));
+                        spans.push((s, cover));
                     }
                     s += 1;
                 }
-                if ws.is_empty() {
-                    ws.push(((a as usize).min(size - 1), 1.0));
+                if spans.is_empty() {
+                    spans.push(((a.floor() as usize).min(size - 1), 1.0));
                 }
             }
-            let total: f64 = ws.iter().map(|w| w.1).sum();
-            let mut fixed: Vec<i32> = ws
-                .iter()
-                .map(|w| (w.1 / total * f64::from(WEIGHT_ONE)).round() as i32)
-                .collect();
-            // Rounding leftovers go to the largest tap so weights sum exactly to one.
-            let diff = WEIGHT_ONE - fixed.iter().sum::<i32>();
+            spans.truncate(taps);
+            let total: f64 = spans.iter().map(|s| s.1).sum();
+            fixed.clear();
+            fixed.extend(
+                spans
+                    .iter()
+                    .map(|s| (s.1 / total * f64::from(WEIGHT_ONE)).round() as i32),
+            );
+            // Rounding leftovers go to the largest tap so the weights sum exactly to one.
+            let leftover = WEIGHT_ONE - fixed.iter().sum::<i32>();
             if let Some(big) = (0..fixed.len()).max_by_key(|&k| fixed[k]) {
-                fixed[big] += diff;
+                fixed[big] += leftover;
             }
-            taps.first.push(ws[0].0 as u32);
-            taps.count.push(ws.len() as u8);
-            taps.max = taps.max.max(ws.len());
-            taps.weights.extend(fixed.iter().map(|&w| w as i16));
+            // Near the far edge the padded taps would run past it: start earlier instead.
+            let first = spans[0].0.min(size - taps);
+            let row = &mut axis.weights[i * taps..(i + 1) * taps];
+            for (&(s, _), &w) in spans.iter().zip(&fixed) {
+                row[s - first] = w as i16;
+            }
+            axis.first.push(first as u32);
         }
-        taps
+        axis.single_taps()
+    }
+
+    /// When every output sample copies one source sample (an unscaled window at a whole-pixel
+    /// offset), one tap each.
+    fn single_taps(self) -> Self {
+        if self.taps == 1 {
+            return self;
+        }
+        let mut first = Vec::with_capacity(self.first.len());
+        for (&f, row) in self.first.iter().zip(self.weights.chunks_exact(self.taps)) {
+            match row.iter().position(|&w| i32::from(w) == WEIGHT_ONE) {
+                Some(k) => first.push(f + k as u32),
+                None => return self,
+            }
+        }
+        let n = first.len();
+        Axis {
+            first,
+            weights: vec![WEIGHT_ONE as i16; n],
+            taps: 1,
+        }
+    }
+
+    /// Source samples `[lo, hi)` the table reads (its entries are non-decreasing).
+    fn span(&self) -> (usize, usize) {
+        let lo = self.first.first().map_or(0, |&f| f as usize);
+        let hi = self.first.last().map_or(0, |&f| f as usize + self.taps);
+        (lo, hi)
     }
 }
 
-/// Scales one plane: horizontal pass into 16-bit rows (×`WEIGHT_ONE`>>6 precision), then the
-/// vertical pass. `pitch` is the distance between samples of this plane (2 for NV12 chroma).
-#[allow(clippy::too_many_arguments)]
-fn scale_plane(
-    src: &[u8],
-    offset: usize,
-    stride: usize,
-    pitch: usize,
-    xs: &Taps,
-    ys: &Taps,
-    dst: &mut [u8],
-    dst_w: usize,
+/// A sample a pass reads: source bytes, or the first pass's `i16` (value × 64).
+trait Sample: Copy {
+    fn get(self) -> i32;
+}
+
+impl Sample for u8 {
+    #[inline(always)]
+    fn get(self) -> i32 {
+        i32::from(self)
+    }
+}
+
+impl Sample for i16 {
+    #[inline(always)]
+    fn get(self) -> i32 {
+        i32::from(self)
+    }
+}
+
+/// What a pass writes from a weighted sum: the first pass keeps 6 fractional bits in `i16`
+/// (≤ 255·64; signed so that `i16 × i16` products map onto 16-bit SIMD multiplies), the
+/// second rounds to a byte.
+trait Output: Copy {
+    fn from_sum(sum: i32) -> Self;
+}
+
+impl Output for i16 {
+    #[inline(always)]
+    fn from_sum(sum: i32) -> Self {
+        // sum = value × WEIGHT_ONE (value a byte) → value × 64.
+        ((sum + (1 << (WEIGHT_BITS - 7))) >> (WEIGHT_BITS - 6)) as i16
+    }
+}
+
+impl Output for u8 {
+    #[inline(always)]
+    fn from_sum(sum: i32) -> Self {
+        // sum = value × 64 × WEIGHT_ONE → value, rounded to nearest.
+        let shift = WEIGHT_BITS + 6;
+        ((sum + (1 << (shift - 1))) >> shift).clamp(0, 255) as u8
+    }
+}
+
+/// Horizontal pass over one row: `out[i] = Σ row[(first[i] + t)·P] · w[i][t]`, `N` taps.
+#[inline(never)]
+fn horizontal<const N: usize, const P: usize, I: Sample, O: Output>(
+    row: &[I],
+    axis: &Axis,
+    out: &mut [O],
 ) {
-    // Rows of the source needed by the vertical taps, scaled horizontally (values × 64).
-    let mut cache: Vec<Option<Vec<u16>>> = Vec::new();
-    let min_row = ys.first.iter().copied().min().unwrap_or(0) as usize;
-    let max_row = ys
-        .first
-        .iter()
-        .zip(&ys.count)
-        .map(|(&f, &c)| f as usize + c as usize)
-        .max()
-        .unwrap_or(0);
-    cache.resize(max_row.saturating_sub(min_row), None);
-    let mut acc = vec![0i32; dst_w];
-    let mut wi = 0usize;
-    for (oy, (&first, &count)) in ys.first.iter().zip(&ys.count).enumerate() {
-        acc.iter_mut().for_each(|a| *a = 0);
-        for t in 0..count as usize {
-            let r = first as usize + t;
-            let w = i32::from(ys.weights[wi + t]);
-            let slot = &mut cache[r - min_row];
-            if slot.is_none() {
-                *slot = Some(scale_row(src, offset + r * stride, pitch, xs));
+    let (weights, _) = axis.weights.as_chunks::<N>();
+    for ((o, &first), w) in out.iter_mut().zip(&axis.first).zip(weights) {
+        let at = first as usize * P;
+        let Some(px) = row.get(at..at + (N - 1) * P + 1) else {
+            continue;
+        };
+        let mut sum = 0i32;
+        for t in 0..N {
+            sum += px[t * P].get() * i32::from(w[t]);
+        }
+        *o = O::from_sum(sum);
+    }
+}
+
+/// The same for any tap count (big shrinks).
+fn horizontal_any<I: Sample, O: Output>(row: &[I], pitch: usize, axis: &Axis, out: &mut [O]) {
+    let n = axis.taps;
+    for ((o, &first), w) in out
+        .iter_mut()
+        .zip(&axis.first)
+        .zip(axis.weights.chunks_exact(n))
+    {
+        let at = first as usize * pitch;
+        let Some(px) = row.get(at..at + (n - 1) * pitch + 1) else {
+            continue;
+        };
+        let sum = w
+            .iter()
+            .enumerate()
+            .map(|(t, &w)| px[t * pitch].get() * i32::from(w))
+            .sum();
+        *o = O::from_sum(sum);
+    }
+}
+
+/// Picks the horizontal kernel for the axis's tap count and the row's pitch.
+fn horizontal_pass<I: Sample, O: Output>(row: &[I], pitch: usize, axis: &Axis, out: &mut [O]) {
+    match (axis.taps, pitch) {
+        (1, 1) => horizontal::<1, 1, I, O>(row, axis, out),
+        (1, 2) => horizontal::<1, 2, I, O>(row, axis, out),
+        (2, 1) => horizontal::<2, 1, I, O>(row, axis, out),
+        (2, 2) => horizontal::<2, 2, I, O>(row, axis, out),
+        (3, 1) => horizontal::<3, 1, I, O>(row, axis, out),
+        (3, 2) => horizontal::<3, 2, I, O>(row, axis, out),
+        (4, 1) => horizontal::<4, 1, I, O>(row, axis, out),
+        (4, 2) => horizontal::<4, 2, I, O>(row, axis, out),
+        _ => horizontal_any(row, pitch, axis, out),
+    }
+}
+
+/// Vertical pass: `out[x] = Σ row(t)[x] · weights[t]`. Contiguous rows, so the loops
+/// vectorise; `acc` is scratch for more than two taps.
+fn vertical_pass<'r, I: Sample + 'r, O: Output>(
+    row: impl Fn(usize) -> &'r [I],
+    weights: &[i16],
+    acc: &mut [i32],
+    out: &mut [O],
+) {
+    match *weights {
+        [w0] => {
+            let w0 = i32::from(w0);
+            for (o, &a) in out.iter_mut().zip(row(0)) {
+                *o = O::from_sum(a.get() * w0);
             }
-            if let Some(row) = slot.as_ref() {
-                for (a, &v) in acc.iter_mut().zip(row) {
-                    *a += i32::from(v) * w;
+        }
+        [w0, w1] => {
+            let (w0, w1) = (i32::from(w0), i32::from(w1));
+            for ((o, &a), &b) in out.iter_mut().zip(row(0)).zip(row(1)) {
+                *o = O::from_sum(a.get() * w0 + b.get() * w1);
+            }
+        }
+        _ => {
+            let acc = &mut acc[..out.len()];
+            acc.fill(0);
+            for (t, &w) in weights.iter().enumerate() {
+                let w = i32::from(w);
+                for (a, &v) in acc.iter_mut().zip(row(t)) {
+                    *a += v.get() * w;
                 }
             }
-        }
-        wi += count as usize;
-        // Rows above the next output row's first tap are no longer needed.
-        if let Some(&next) = ys.first.get(oy + 1) {
-            for slot in cache.iter_mut().take(next as usize - min_row) {
-                *slot = None;
+            for (o, &a) in out.iter_mut().zip(acc.iter()) {
+                *o = O::from_sum(a);
             }
         }
-        let out = &mut dst[oy * dst_w..(oy + 1) * dst_w];
-        // acc = value × 64 × WEIGHT_ONE.
-        let shift = WEIGHT_BITS + 6;
-        let half = 1i32 << (shift - 1);
-        for (o, &a) in out.iter_mut().zip(&acc) {
-            *o = ((a + half) >> shift).clamp(0, 255) as u8;
-        }
     }
 }
 
-/// One source row scaled horizontally, values × 64.
-fn scale_row(src: &[u8], start: usize, pitch: usize, xs: &Taps) -> Vec<u16> {
-    let mut row = Vec::with_capacity(xs.first.len());
-    let mut wi = 0usize;
-    for (&first, &count) in xs.first.iter().zip(&xs.count) {
-        let mut sum = 0i32;
-        for t in 0..count as usize {
-            let v = i32::from(src[start + (first as usize + t) * pitch]);
-            sum += v * i32::from(xs.weights[wi + t]);
+/// Scales one source plane into `dst` (`xs.first.len()` × `ys.first.len()`).
+fn scale_plane(src: Plane, xs: &Axis, ys: &Axis, dst: &mut [u8]) -> Result<(), PixelError> {
+    let (dw, dh) = (xs.first.len(), ys.first.len());
+    let (row_lo, row_hi) = ys.span();
+    let mut acc = vec![0i32; dw.max(src.row_len())];
+    let short = PixelError::ShortBuffer { plane: 0 };
+    if row_hi - row_lo <= dh {
+        // Horizontal first: each source row the window touches is scaled once into a ring
+        // holding the rows the current output row reads.
+        let ring = ys.taps;
+        let mut scaled = vec![0i16; ring * dw];
+        let mut held = vec![usize::MAX; ring];
+        for (oy, out) in dst.chunks_exact_mut(dw).take(dh).enumerate() {
+            let first = ys.first[oy] as usize;
+            for r in first..first + ring {
+                let slot = r % ring;
+                if held[slot] != r {
+                    let row = src.row(r).ok_or(short.clone())?;
+                    let into = &mut scaled[slot * dw..(slot + 1) * dw];
+                    horizontal_pass(row, src.pitch, xs, into);
+                    held[slot] = r;
+                }
+            }
+            let weights = &ys.weights[oy * ring..(oy + 1) * ring];
+            let slot = |t: usize| (first + t) % ring;
+            let row = |t: usize| &scaled[slot(t) * dw..(slot(t) + 1) * dw];
+            vertical_pass(row, weights, &mut acc, out);
         }
-        wi += count as usize;
-        // sum = value × WEIGHT_ONE → × 64.
-        row.push(((sum + (1 << (WEIGHT_BITS - 7))) >> (WEIGHT_BITS - 6)) as u16);
-    }
-    row
-}
-
-/// Fills all of `dst` from the `rect` window of `src` (clamped to the picture).
-pub fn crop_scale(
-    src: &SourcePlanes,
-    rect: CropRect,
-    dst: &mut Frame420,
-) -> Result<(), PixelError> {
-    src.check()?;
-    let (sw, sh) = (f64::from(src.width), f64::from(src.height));
-    let x = rect.x.clamp(0.0, sw - 1.0);
-    let y = rect.y.clamp(0.0, sh - 1.0);
-    let w = rect.width.clamp(1.0, sw - x);
-    let h = rect.height.clamp(1.0, sh - y);
-    let (dw, dh) = (dst.width as usize, dst.height as usize);
-    let (cw, ch) = (
-        (src.width as usize).div_ceil(2),
-        (src.height as usize).div_ceil(2),
-    );
-    let xs = Taps::new(x, w, src.width as usize, dw);
-    let ys = Taps::new(y, h, src.height as usize, dh);
-    let cxs = Taps::new(x / 2.0, w / 2.0, cw, dw / 2);
-    let cys = Taps::new(y / 2.0, h / 2.0, ch, dh / 2);
-    let (dy, du, dv) = dst.planes_mut();
-    scale_plane(
-        src.data,
-        src.offsets[0],
-        src.strides[0],
-        1,
-        &xs,
-        &ys,
-        dy,
-        dw,
-    );
-    match src.layout {
-        SourceLayout::I420 => {
-            scale_plane(
-                src.data,
-                src.offsets[1],
-                src.strides[1],
-                1,
-                &cxs,
-                &cys,
-                du,
-                dw / 2,
-            );
-            scale_plane(
-                src.data,
-                src.offsets[2],
-                src.strides[2],
-                1,
-                &cxs,
-                &cys,
-                dv,
-                dw / 2,
-            );
+    } else {
+        // Vertical first (the window has more rows than the output): blend the source rows
+        // over the bytes the horizontal taps read (contiguous, so it vectorises even for
+        // NV12's interleaved chroma), then scale that one row horizontally.
+        let (col_lo, col_hi) = xs.span();
+        let (lo, hi) = (col_lo * src.pitch, (col_hi - 1) * src.pitch + 1);
+        let mut blended = vec![0i16; src.row_len()];
+        // Rows were checked to lie inside the buffer; a failed look-up here is reported.
+        if src.row(ys.span().1 - 1).is_none() {
+            return Err(short);
         }
-        SourceLayout::Nv12 => {
-            scale_plane(
-                src.data,
-                src.offsets[1],
-                src.strides[1],
-                2,
-                &cxs,
-                &cys,
-                du,
-                dw / 2,
-            );
-            scale_plane(
-                src.data,
-                src.offsets[1] + 1,
-                src.strides[1],
-                2,
-                &cxs,
-                &cys,
-                dv,
-                dw / 2,
-            );
+        for (oy, out) in dst.chunks_exact_mut(dw).take(dh).enumerate() {
+            let first = ys.first[oy] as usize;
+            let row = |t: usize| {
+                src.row(first + t)
+                    .and_then(|row| row.get(lo..hi))
+                    .unwrap_or_default()
+            };
+            let weights = &ys.weights[oy * ys.taps..(oy + 1) * ys.taps];
+            vertical_pass(row, weights, &mut acc, &mut blended[lo..hi]);
+            horizontal_pass(&blended, src.pitch, xs, out);
         }
     }
     Ok(())
 }
 
-/// BT.709 limited-range Y, Cb, Cr of an 8-bit RGB colour, ×256 fixed point.
-fn yuv709(r: u8, g: u8, b: u8) -> (i32, i32, i32) {
-    let (r, g, b) = (
-        f64::from(r) / 255.0,
-        f64::from(g) / 255.0,
-        f64::from(b) / 255.0,
-    );
-    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    let cb = (b - y) / 1.8556;
-    let cr = (r - y) / 1.5748;
-    (
-        ((16.0 + 219.0 * y) * 256.0).round() as i32,
-        ((128.0 + 224.0 * cb) * 256.0).round() as i32,
-        ((128.0 + 224.0 * cr) * 256.0).round() as i32,
-    )
+/// Fills all of `dst` from the `rect` window of `src` (in source luma pixels; a window larger
+/// than the picture or past its edges is shrunk and moved inside it).
+pub fn crop_scale(
+    src: &SourcePlanes,
+    rect: CropRect,
+    dst: &mut Frame420,
+) -> Result<(), PixelError> {
+    dst.check()?;
+    let [y_plane, u_plane, v_plane] = src.planes()?;
+    let rect = rect.fit(f64::from(src.width), f64::from(src.height))?;
+    let (dw, dh) = (dst.width as usize, dst.height as usize);
+    let xs = Axis::new(rect.x, rect.width, y_plane.width, dw);
+    let ys = Axis::new(rect.y, rect.height, y_plane.height, dh);
+    // Chroma sample i covers luma [2i, 2i + 2): the same window, halved.
+    let cxs = Axis::new(rect.x / 2.0, rect.width / 2.0, u_plane.width, dw / 2);
+    let cys = Axis::new(rect.y / 2.0, rect.height / 2.0, u_plane.height, dh / 2);
+    let (dy, du, dv) = dst.planes_mut();
+    let tag = |plane: usize| {
+        move |e: PixelError| match e {
+            PixelError::ShortBuffer { .. } => PixelError::ShortBuffer { plane },
+            other => other,
+        }
+    };
+    scale_plane(y_plane, &xs, &ys, dy).map_err(tag(0))?;
+    scale_plane(u_plane, &cxs, &cys, du).map_err(tag(1))?;
+    scale_plane(v_plane, &cxs, &cys, dv).map_err(tag(2))?;
+    Ok(())
 }
 
-/// A caption state ready to blend: premultiplied YUV with alpha, trimmed to what is visible.
-#[derive(Debug, Clone, PartialEq)]
+/// BT.709 limited-range Y′, Cb, Cr of an 8-bit R′G′B′ colour, in units of 1/65536:
+/// `Y = 16 + 219·(0.2126R + 0.7152G + 0.0722B)`, `Cb = 128 + 224·(B − Y)/1.8556`,
+/// `Cr = 128 + 224·(R − Y)/1.5748` on 0..1 values (ITU-R BT.709-6 §3.2–3.5; no gamma change).
+struct Bt709 {
+    y: [i64; 3],
+    cb: [i64; 3],
+    cr: [i64; 3],
+}
+
+impl Bt709 {
+    fn new() -> Self {
+        let (kr, kg, kb) = (0.2126, 0.7152, 0.0722);
+        let fixed =
+            |c: [f64; 3], range: f64| c.map(|k| (k * range / 255.0 * 65536.0).round() as i64);
+        Self {
+            y: fixed([kr, kg, kb], 219.0),
+            cb: fixed([-kr / 1.8556, -kg / 1.8556, (1.0 - kb) / 1.8556], 224.0),
+            cr: fixed([(1.0 - kr) / 1.5748, -kg / 1.5748, -kb / 1.5748], 224.0),
+        }
+    }
+
+    fn convert(&self, [r, g, b]: [u8; 3]) -> (i64, i64, i64) {
+        let dot = |k: &[i64; 3]| k[0] * i64::from(r) + k[1] * i64::from(g) + k[2] * i64::from(b);
+        (
+            (16 << 16) + dot(&self.y),
+            (128 << 16) + dot(&self.cb),
+            (128 << 16) + dot(&self.cr),
+        )
+    }
+}
+
+/// A caption state ready to blend: premultiplied Y′CbCr with alpha over an even-aligned
+/// rectangle of the frame, trimmed to what is visible.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sprite {
     x: u32,
     y: u32,
     width: u32,
     height: u32,
-    /// Y·α (×255 scale: value·α, 0..=255·255) and α per luma sample.
+    /// Per luma row, the columns `[lo, hi)` (sprite-relative) with any alpha; blending skips
+    /// the rest. Chroma rows use the union of their two luma rows.
+    luma_spans: Vec<(u32, u32)>,
+    chroma_spans: Vec<(u32, u32)>,
+    /// round(Y·α) and α (0..=255) per luma sample.
     y_pre: Vec<u16>,
     y_alpha: Vec<u8>,
-    /// Cb·ᾱ, Cr·ᾱ and ᾱ per chroma sample (2×2 averages).
+    /// round(mean over the 2×2 block of Cb·α) (likewise Cr) and round(mean α) per chroma
+    /// sample.
     u_pre: Vec<u16>,
     v_pre: Vec<u16>,
     c_alpha: Vec<u8>,
 }
 
 impl Sprite {
-    /// Builds the sprite from an RGBA image placed at (`x`, `y`) in a `frame_w`×`frame_h`
-    /// frame; None when nothing of it is visible there.
+    /// Builds the sprite from a `width`×`height` RGBA image (non-premultiplied, row by row)
+    /// placed with its top-left at (`x`, `y`) in a `frame_w`×`frame_h` frame. None when
+    /// nothing of it is visible in the frame (or `rgba` is shorter than its size, or the frame
+    /// size is odd).
     pub fn from_rgba(
         rgba: &[u8],
         width: u32,
@@ -399,134 +678,171 @@ impl Sprite {
         frame_h: u32,
     ) -> Option<Sprite> {
         let (w, h) = (width as usize, height as usize);
-        if rgba.len() < w * h * 4 {
+        if rgba.len() < w.checked_mul(h)?.checked_mul(4)? || frame_w % 2 == 1 || frame_h % 2 == 1 {
             return None;
         }
-        let alpha = |px: usize, py: usize| rgba[(py * w + px) * 4 + 3];
-        // Visible bounds in frame coordinates.
-        let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
-        for py in 0..h {
-            for px in 0..w {
-                if alpha(px, py) > 0 {
-                    let (fx, fy) = (i64::from(x) + px as i64, i64::from(y) + py as i64);
-                    x0 = x0.min(fx);
-                    x1 = x1.max(fx + 1);
-                    y0 = y0.min(fy);
-                    y1 = y1.max(fy + 1);
-                }
+        // The image's columns and rows that land inside the frame.
+        let inside = |at: i32, len: usize, frame: u32| {
+            let lo = (-i64::from(at)).clamp(0, len as i64) as usize;
+            let hi = (i64::from(frame) - i64::from(at)).clamp(0, len as i64) as usize;
+            (lo, hi.max(lo))
+        };
+        let (px_lo, px_hi) = inside(x, w, frame_w);
+        let (py_lo, py_hi) = inside(y, h, frame_h);
+        // The visible part of that, in image pixels.
+        let (mut vx0, mut vx1, mut vy0, mut vy1) = (usize::MAX, 0, usize::MAX, 0);
+        for py in py_lo..py_hi {
+            let row = &rgba[(py * w + px_lo) * 4..(py * w + px_hi) * 4];
+            let lit = |(_, p): &(usize, &[u8])| p[3] > 0;
+            let mut lit_px = row.chunks_exact(4).enumerate().filter(lit);
+            if let Some((first, _)) = lit_px.next() {
+                let last = lit_px.last().map_or(first, |(k, _)| k);
+                vx0 = vx0.min(px_lo + first);
+                vx1 = vx1.max(px_lo + last + 1);
+                vy0 = vy0.min(py);
+                vy1 = py + 1;
             }
         }
-        // Clip to the frame and widen to even edges for 2×2 chroma.
-        let x0 = (x0.max(0) & !1) as u32;
-        let y0 = (y0.max(0) & !1) as u32;
-        let x1 = ((x1.min(i64::from(frame_w)) + 1) & !1) as u32;
-        let y1 = ((y1.min(i64::from(frame_h)) + 1) & !1) as u32;
-        if x1 <= x0 || y1 <= y0 || x1 > frame_w || y1 > frame_h {
+        if vx1 == 0 {
             return None;
         }
-        let (sw, sh) = ((x1 - x0) as usize, (y1 - y0) as usize);
-        // The RGBA pixel at a frame position (transparent outside the image).
-        let pixel = |fx: u32, fy: u32| -> [u8; 4] {
-            let (px, py) = (i64::from(fx) - i64::from(x), i64::from(fy) - i64::from(y));
+        // In frame pixels, widened to even edges so each 2×2 chroma block is whole (the
+        // frame's size is even, so this stays inside it).
+        let fx0 = (i64::from(x) + vx0 as i64) as u32 & !1;
+        let fy0 = (i64::from(y) + vy0 as i64) as u32 & !1;
+        let fx1 = ((i64::from(x) + vx1 as i64) as u32).next_multiple_of(2);
+        let fy1 = ((i64::from(y) + vy1 as i64) as u32).next_multiple_of(2);
+        let (sw, sh) = ((fx1 - fx0) as usize, (fy1 - fy0) as usize);
+        // The image's pixel under a frame position (transparent outside the image).
+        let pixel = |sx: usize, sy: usize| -> [u8; 4] {
+            let px = sx as i64 + i64::from(fx0) - i64::from(x);
+            let py = sy as i64 + i64::from(fy0) - i64::from(y);
             if px < 0 || py < 0 || px >= w as i64 || py >= h as i64 {
                 return [0; 4];
             }
-            let i = (py as usize * w + px as usize) * 4;
-            [rgba[i], rgba[i + 1], rgba[i + 2], rgba[i + 3]]
+            let at = (py as usize * w + px as usize) * 4;
+            [rgba[at], rgba[at + 1], rgba[at + 2], rgba[at + 3]]
         };
+        let bt709 = Bt709::new();
+        let (cw, ch) = (sw / 2, sh / 2);
         let mut sprite = Sprite {
-            x: x0,
-            y: y0,
+            x: fx0,
+            y: fy0,
             width: sw as u32,
             height: sh as u32,
+            luma_spans: vec![(sw as u32, 0); sh],
+            chroma_spans: vec![(cw as u32, 0); ch],
             y_pre: vec![0; sw * sh],
             y_alpha: vec![0; sw * sh],
-            u_pre: vec![0; sw * sh / 4],
-            v_pre: vec![0; sw * sh / 4],
-            c_alpha: vec![0; sw * sh / 4],
+            u_pre: vec![0; cw * ch],
+            v_pre: vec![0; cw * ch],
+            c_alpha: vec![0; cw * ch],
         };
-        for cy in 0..sh / 2 {
-            for cx in 0..sw / 2 {
+        for cy in 0..ch {
+            for cx in 0..cw {
                 let (mut u_sum, mut v_sum, mut a_sum) = (0i64, 0i64, 0i64);
                 for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
                     let (sx, sy) = (cx * 2 + dx, cy * 2 + dy);
-                    let [r, g, b, a] = pixel(x0 + sx as u32, y0 + sy as u32);
-                    let (yv, u, v) = yuv709(r, g, b);
+                    let [r, g, b, a] = pixel(sx, sy);
+                    if a == 0 {
+                        continue;
+                    }
+                    let (yv, u, v) = bt709.convert([r, g, b]);
                     let a = i64::from(a);
                     let i = sy * sw + sx;
-                    // Y·α with Y rounded to 8 bits first.
-                    sprite.y_pre[i] = (((i64::from(yv) + 128) >> 8) * a) as u16;
+                    sprite.y_pre[i] = ((yv * a + (1 << 15)) >> 16) as u16;
                     sprite.y_alpha[i] = a as u8;
-                    u_sum += i64::from(u) * a;
-                    v_sum += i64::from(v) * a;
+                    let span = &mut sprite.luma_spans[sy];
+                    *span = (span.0.min(sx as u32), span.1.max(sx as u32 + 1));
+                    u_sum += u * a;
+                    v_sum += v * a;
                     a_sum += a;
                 }
-                let c = cy * (sw / 2) + cx;
-                // Averages of Cb·α, Cr·α and α over the block (Cb·α in 8-bit·α units).
-                sprite.u_pre[c] = ((u_sum + 512) / 1024) as u16;
-                sprite.v_pre[c] = ((v_sum + 512) / 1024) as u16;
-                sprite.c_alpha[c] = ((a_sum + 2) / 4) as u8;
+                if a_sum == 0 {
+                    continue;
+                }
+                let c = cy * cw + cx;
+                // Means over the block: ÷4, and ÷65536 for the units, rounded.
+                sprite.u_pre[c] = ((u_sum + (1 << 17)) >> 18) as u16;
+                sprite.v_pre[c] = ((v_sum + (1 << 17)) >> 18) as u16;
+                sprite.c_alpha[c] = ((a_sum + 2) >> 2) as u8;
+                let span = &mut sprite.chroma_spans[cy];
+                *span = (span.0.min(cx as u32), span.1.max(cx as u32 + 1));
             }
         }
         Some(sprite)
     }
 
-    /// Where the sprite sits in the frame: (x, y, width, height), all even.
+    /// Where the sprite sits in the frame after trimming: (x, y, width, height), all even.
     pub fn bounds(&self) -> (u32, u32, u32, u32) {
         (self.x, self.y, self.width, self.height)
     }
 
-    /// Memory it holds.
+    /// Memory the sprite holds, in bytes.
     pub fn bytes(&self) -> usize {
-        self.y_pre.len() * 2
+        let spans = (self.luma_spans.len() + self.chroma_spans.len()) * size_of::<(u32, u32)>();
+        spans
+            + (self.y_pre.len() + self.u_pre.len() + self.v_pre.len()) * 2
             + self.y_alpha.len()
-            + self.u_pre.len() * 2
-            + self.v_pre.len() * 2
             + self.c_alpha.len()
     }
 
-    /// Composites the sprite over `frame`, touching only the rows and columns it covers.
+    /// Composites the sprite over `frame`, touching only the samples of the rows and columns
+    /// it covers. A frame it does not fit (not the size it was built for, or inconsistent) is
+    /// left as it is.
     pub fn blend(&self, frame: &mut Frame420) {
-        if self.x + self.width > frame.width || self.y + self.height > frame.height {
+        if frame.check().is_err()
+            || self.x + self.width > frame.width
+            || self.y + self.height > frame.height
+        {
             return;
         }
-        let fw = frame.width as usize;
-        let (sw, sh) = (self.width as usize, self.height as usize);
+        let (fw, sw) = (frame.width as usize, self.width as usize);
         let (x, y) = (self.x as usize, self.y as usize);
         let (fy, fu, fv) = frame.planes_mut();
-        for row in 0..sh {
-            let dst = &mut fy[(y + row) * fw + x..(y + row) * fw + x + sw];
-            let pre = &self.y_pre[row * sw..(row + 1) * sw];
-            let alpha = &self.y_alpha[row * sw..(row + 1) * sw];
-            blend_row(dst, pre, alpha);
-        }
-        let (cw, csw) = (fw / 2, sw / 2);
-        for row in 0..sh / 2 {
-            let at = (y / 2 + row) * cw + x / 2;
-            let alpha = &self.c_alpha[row * csw..(row + 1) * csw];
+        for (row, &(lo, hi)) in self.luma_spans.iter().enumerate() {
+            let (lo, hi) = (lo as usize, hi as usize);
+            if lo >= hi {
+                continue;
+            }
+            let at = (y + row) * fw + x;
+            let from = row * sw;
             blend_row(
-                &mut fu[at..at + csw],
-                &self.u_pre[row * csw..(row + 1) * csw],
+                &mut fy[at + lo..at + hi],
+                &self.y_pre[from + lo..from + hi],
+                &self.y_alpha[from + lo..from + hi],
+            );
+        }
+        let (fcw, scw) = (fw / 2, sw / 2);
+        for (row, &(lo, hi)) in self.chroma_spans.iter().enumerate() {
+            let (lo, hi) = (lo as usize, hi as usize);
+            if lo >= hi {
+                continue;
+            }
+            let at = (y / 2 + row) * fcw + x / 2;
+            let from = row * scw;
+            let alpha = &self.c_alpha[from + lo..from + hi];
+            blend_row(
+                &mut fu[at + lo..at + hi],
+                &self.u_pre[from + lo..from + hi],
                 alpha,
             );
             blend_row(
-                &mut fv[at..at + csw],
-                &self.v_pre[row * csw..(row + 1) * csw],
+                &mut fv[at + lo..at + hi],
+                &self.v_pre[from + lo..from + hi],
                 alpha,
             );
         }
     }
 }
 
-/// `dst = (dst·(255−α) + pre + 127) / 255`, with the division done as a multiply-shift.
+/// `dst = ⌊(dst·(255−α) + pre + 127) / 255⌋` in 16-bit lanes. The sum stays ≤ 65 212
+/// (pre ≤ 240·α + 60), and `(v + 1 + (v >> 8)) >> 8` is exactly `⌊v / 255⌋` for
+/// v < 65 535. α = 0 and pre = 0 give back `dst` exactly.
 fn blend_row(dst: &mut [u8], pre: &[u16], alpha: &[u8]) {
     for ((d, &p), &a) in dst.iter_mut().zip(pre).zip(alpha) {
-        if a == 0 {
-            continue;
-        }
-        let v = u32::from(*d) * (255 - u32::from(a)) + u32::from(p) + 127;
-        // v / 255 for v < 65536 + 255: (v · 257 + 257) >> 16.
-        *d = ((v * 257 + 257) >> 16).min(255) as u8;
+        let v = u16::from(*d) * (255 - u16::from(a)) + p + 127;
+        *d = ((v + 1 + (v >> 8)) >> 8) as u8;
     }
 }
 
@@ -534,302 +850,60 @@ fn blend_row(dst: &mut [u8], pre: &[u16], alpha: &[u8]) {
 mod tests {
     use super::*;
 
-    fn i420(w: u32, h: u32, f: impl Fn(usize, usize, usize) -> u8) -> Frame420 {
-        let mut frame = Frame420::new_black(w, h).expect("even size");
-        let (w, h) = (w as usize, h as usize);
-        let (y, u, v) = frame.planes_mut();
-        for r in 0..h {
-            for c in 0..w {
-                y[r * w + c] = f(0, c, r);
+    #[test]
+    fn the_blend_division_is_exact_over_its_range() {
+        for v in 0u32..65_535 {
+            assert_eq!((v + 1 + (v >> 8)) >> 8, v / 255, "v = {v}");
+        }
+    }
+
+    #[test]
+    fn tap_weights_sum_to_one_and_stay_inside_the_axis() {
+        for (start, len, size, out) in [
+            (0.0, 100.0, 100, 100),
+            (3.25, 607.5, 1920, 1080),
+            (0.0, 2160.0, 2160, 1280),
+            (1.0, 3.0, 4, 1),
+            (0.0, 1.0, 1, 7),
+            (1312.5, 1215.0, 3840, 72),
+        ] {
+            let axis = Axis::new(start, len, size, out);
+            assert_eq!(axis.first.len(), out);
+            for (i, row) in axis.weights.chunks_exact(axis.taps).enumerate() {
+                assert_eq!(row.iter().map(|&w| i32::from(w)).sum::<i32>(), WEIGHT_ONE);
+                assert!(row.iter().all(|&w| w >= 0));
+                assert!(axis.first[i] as usize + axis.taps <= size);
             }
-        }
-        for r in 0..h / 2 {
-            for c in 0..w / 2 {
-                u[r * w / 2 + c] = f(1, c, r);
-                v[r * w / 2 + c] = f(2, c, r);
-            }
-        }
-        frame
-    }
-
-    fn planes(frame: &Frame420) -> SourcePlanes<'_> {
-        let luma = (frame.width * frame.height) as usize;
-        SourcePlanes {
-            layout: SourceLayout::I420,
-            width: frame.width,
-            height: frame.height,
-            data: &frame.data,
-            offsets: [0, luma, luma + luma / 4],
-            strides: [
-                frame.width as usize,
-                frame.width as usize / 2,
-                frame.width as usize / 2,
-            ],
-        }
-    }
-
-    fn whole(frame: &Frame420) -> CropRect {
-        CropRect {
-            x: 0.0,
-            y: 0.0,
-            width: f64::from(frame.width),
-            height: f64::from(frame.height),
+            assert!(axis.first.windows(2).all(|p| p[0] <= p[1]));
         }
     }
 
     #[test]
-    fn the_identity_crop_is_exact() {
-        let src = i420(64, 36, |p, x, y| ((x * 7 + y * 13 + p * 50) % 256) as u8);
-        let mut dst = Frame420::new_black(64, 36).expect("even");
-        crop_scale(&planes(&src), whole(&src), &mut dst).expect("scales");
-        assert_eq!(dst, src);
+    fn an_unscaled_whole_pixel_window_has_one_tap() {
+        let axis = Axis::new(7.0, 50.0, 64, 50);
+        assert_eq!(axis.taps, 1);
+        assert_eq!(axis.first, (7..57).collect::<Vec<u32>>());
+        assert_eq!(Axis::new(7.5, 50.0, 64, 50).taps, 2);
     }
 
     #[test]
-    fn a_flat_colour_stays_that_colour_at_any_scale() {
-        let src = i420(320, 180, |p, _, _| [90, 60, 200][p]);
-        for (w, h) in [(1080, 1920), (100, 40), (36, 64)] {
-            let mut dst = Frame420::new_black(w, h).expect("even");
-            let rect = CropRect {
-                x: 10.3,
-                y: 5.7,
-                width: 101.25,
-                height: 170.0,
-            };
-            crop_scale(&planes(&src), rect, &mut dst).expect("scales");
-            assert!(dst.y().iter().all(|&v| v == 90));
-            assert!(dst.u().iter().all(|&v| v == 60));
-            assert!(dst.v().iter().all(|&v| v == 200));
-        }
-    }
-
-    #[test]
-    fn a_ramp_stays_monotonic_and_keeps_its_mean() {
-        let src = i420(256, 16, |p, x, _| if p == 0 { x as u8 } else { 128 });
-        let mut dst = Frame420::new_black(100, 16).expect("even");
-        crop_scale(&planes(&src), whole(&src), &mut dst).expect("scales");
-        let row = &dst.y()[..100];
-        assert!(row.windows(2).all(|p| p[1] >= p[0]), "{row:?}");
-        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / 100.0;
-        assert!((mean - 127.5).abs() <= 1.0, "mean {mean}");
-        let mut up = Frame420::new_black(512, 16).expect("even");
-        crop_scale(&planes(&src), whole(&src), &mut up).expect("scales");
-        let row = &up.y()[..512];
-        assert!(row.windows(2).all(|p| p[1] >= p[0]));
-    }
-
-    #[test]
-    fn shrinking_a_fine_checkerboard_gives_flat_grey() {
-        let src = i420(400, 400, |p, x, y| {
-            if p == 0 {
-                if (x + y) % 2 == 0 {
-                    16
-                } else {
-                    235
-                }
-            } else {
-                128
-            }
-        });
-        let mut dst = Frame420::new_black(100, 100).expect("even");
-        crop_scale(&planes(&src), whole(&src), &mut dst).expect("scales");
-        let mid = (16 + 235) / 2;
-        assert!(
-            dst.y().iter().all(|&v| (i32::from(v) - mid).abs() <= 2),
-            "{:?}",
-            &dst.y()[..10]
-        );
-    }
-
-    #[test]
-    fn nv12_and_i420_sources_scale_alike() {
-        let src = i420(64, 48, |p, x, y| ((x * 3 + y * 5 + p * 40) % 250) as u8);
-        let luma = 64 * 48;
-        let mut nv12 = src.data[..luma].to_vec();
-        for i in 0..luma / 4 {
-            nv12.push(src.u()[i]);
-            nv12.push(src.v()[i]);
-        }
-        let nv = SourcePlanes {
-            layout: SourceLayout::Nv12,
-            width: 64,
-            height: 48,
-            data: &nv12,
-            offsets: [0, luma, 0],
-            strides: [64, 64, 0],
+    fn windows_are_moved_inside_the_picture_and_nan_is_refused() {
+        let r = CropRect {
+            x: -5.0,
+            y: 90.0,
+            width: 50.0,
+            height: 500.0,
         };
-        let rect = CropRect {
-            x: 3.5,
-            y: 2.0,
-            width: 27.0,
-            height: 48.0,
-        };
-        let mut a = Frame420::new_black(36, 64).expect("even");
-        let mut b = Frame420::new_black(36, 64).expect("even");
-        crop_scale(&planes(&src), rect, &mut a).expect("i420");
-        crop_scale(&nv, rect, &mut b).expect("nv12");
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn a_fractional_offset_moves_the_picture() {
-        let src = i420(64, 16, |p, x, _| if p == 0 { (x * 4) as u8 } else { 128 });
-        let rect = |x| CropRect {
-            x,
-            y: 0.0,
-            width: 32.0,
-            height: 16.0,
-        };
-        let mut a = Frame420::new_black(32, 16).expect("even");
-        let mut b = Frame420::new_black(32, 16).expect("even");
-        crop_scale(&planes(&src), rect(10.0), &mut a).expect("scales");
-        crop_scale(&planes(&src), rect(10.5), &mut b).expect("scales");
-        assert_eq!(a.y()[0], 40);
-        assert_eq!(b.y()[0], 42);
-    }
-
-    #[test]
-    fn short_buffers_and_odd_sizes_are_errors() {
-        let src = i420(64, 16, |_, _, _| 0);
-        let mut short = planes(&src);
-        short.data = &src.data[..100];
-        let mut dst = Frame420::new_black(32, 16).expect("even");
         assert_eq!(
-            crop_scale(&short, whole(&src), &mut dst),
-            Err(PixelError::ShortBuffer)
+            r.fit(100.0, 60.0),
+            Ok(CropRect {
+                x: 0.0,
+                y: 0.0,
+                width: 50.0,
+                height: 60.0
+            })
         );
-        assert_eq!(
-            Frame420::new_black(33, 16),
-            Err(PixelError::OddSize(33, 16))
-        );
-    }
-
-    /// Straightforward reference: per pixel in f64, `dst·(1−α) + c·α`; chroma from the mean
-    /// over each 2×2 block of `c·α` and of α.
-    fn reference(
-        frame: &Frame420,
-        rgba: &[u8],
-        w: usize,
-        h: usize,
-        x: usize,
-        y: usize,
-    ) -> Frame420 {
-        let mut out = frame.clone();
-        let fw = frame.width as usize;
-        let (oy, ou, ov) = out.planes_mut();
-        let conv = |r: u8, g: u8, b: u8| {
-            let (r, g, b) = (
-                f64::from(r) / 255.0,
-                f64::from(g) / 255.0,
-                f64::from(b) / 255.0,
-            );
-            let l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-            (
-                16.0 + 219.0 * l,
-                128.0 + 224.0 * (b - l) / 1.8556,
-                128.0 + 224.0 * (r - l) / 1.5748,
-            )
-        };
-        for py in 0..h {
-            for px in 0..w {
-                let i = (py * w + px) * 4;
-                let a = f64::from(rgba[i + 3]) / 255.0;
-                let (l, _, _) = conv(rgba[i], rgba[i + 1], rgba[i + 2]);
-                let d = &mut oy[(y + py) * fw + x + px];
-                *d = (f64::from(*d) * (1.0 - a) + l * a).round() as u8;
-            }
-        }
-        for cy in 0..h / 2 {
-            for cx in 0..w / 2 {
-                let (mut u, mut v, mut a) = (0.0, 0.0, 0.0);
-                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                    let i = ((cy * 2 + dy) * w + cx * 2 + dx) * 4;
-                    let al = f64::from(rgba[i + 3]) / 255.0;
-                    let (_, cb, cr) = conv(rgba[i], rgba[i + 1], rgba[i + 2]);
-                    u += cb * al / 4.0;
-                    v += cr * al / 4.0;
-                    a += al / 4.0;
-                }
-                let at = (y / 2 + cy) * fw / 2 + x / 2 + cx;
-                ou[at] = (f64::from(ou[at]) * (1.0 - a) + u).round() as u8;
-                ov[at] = (f64::from(ov[at]) * (1.0 - a) + v).round() as u8;
-            }
-        }
-        out
-    }
-
-    fn pseudo_random(seed: u64) -> impl FnMut() -> u8 {
-        let mut s = seed;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 24) as u8
-        }
-    }
-
-    #[test]
-    fn blending_matches_the_reference_and_leaves_other_rows_alone() {
-        for seed in 1..20u64 {
-            let mut rnd = pseudo_random(seed);
-            let mut frame = i420(64, 48, |_, _, _| 0);
-            frame.data.iter_mut().for_each(|v| *v = rnd());
-            let (w, h, x, y) = (20usize, 10usize, 8usize, 20usize);
-            let mut rgba: Vec<u8> = (0..w * h * 4).map(|_| rnd()).collect();
-            // Some fully opaque and fully transparent pixels too.
-            for i in (0..w * h).step_by(3) {
-                rgba[i * 4 + 3] = if i % 2 == 0 { 255 } else { 0 };
-            }
-            // Keep the corners visible so the sprite is not trimmed (the reference is not).
-            for &i in &[0, w - 1, (h - 1) * w, h * w - 1] {
-                rgba[i * 4 + 3] = 255;
-            }
-            let expected = reference(&frame, &rgba, w, h, x, y);
-            let sprite = Sprite::from_rgba(&rgba, w as u32, h as u32, x as i32, y as i32, 64, 48)
-                .expect("visible");
-            assert_eq!(sprite.bounds(), (8, 20, 20, 10));
-            let before = frame.clone();
-            sprite.blend(&mut frame);
-            for (k, (a, b)) in frame.y().iter().zip(expected.y()).enumerate() {
-                assert!(
-                    (i32::from(*a) - i32::from(*b)).abs() <= 1,
-                    "Y {k}: {a} vs {b}"
-                );
-            }
-            for (a, b) in frame
-                .u()
-                .iter()
-                .zip(expected.u())
-                .chain(frame.v().iter().zip(expected.v()))
-            {
-                assert!((i32::from(*a) - i32::from(*b)).abs() <= 2, "UV {a} vs {b}");
-            }
-            let fw = 64;
-            assert_eq!(frame.y()[..y * fw], before.y()[..y * fw]);
-            assert_eq!(frame.y()[(y + h) * fw..], before.y()[(y + h) * fw..]);
-        }
-    }
-
-    #[test]
-    fn sprites_trim_to_what_is_visible_and_clip_to_the_frame() {
-        let (w, h) = (40usize, 30usize);
-        let mut rgba = vec![0u8; w * h * 4];
-        // One opaque white block at (11..19, 7..12).
-        for py in 7..12 {
-            for px in 11..19 {
-                rgba[(py * w + px) * 4..(py * w + px) * 4 + 4]
-                    .copy_from_slice(&[255, 255, 255, 255]);
-            }
-        }
-        let sprite = Sprite::from_rgba(&rgba, 40, 30, 100, 50, 200, 200).expect("visible");
-        // Frame x 111..119 → even 110..120; y 57..62 → 56..62.
-        assert_eq!(sprite.bounds(), (110, 56, 10, 6));
-        assert!(Sprite::from_rgba(&vec![0; w * h * 4], 40, 30, 0, 0, 200, 200).is_none());
-        // Placed past the frame's edge: nothing visible.
-        assert!(Sprite::from_rgba(&rgba, 40, 30, 195, 195, 200, 200).is_none());
-        let mut frame = Frame420::new_black(200, 200).expect("even");
-        sprite.blend(&mut frame);
-        assert_eq!(frame.y()[60 * 200 + 115], 235);
-        assert_eq!(frame.y()[60 * 200 + 109], 16);
+        let nan = CropRect { x: f64::NAN, ..r };
+        assert_eq!(nan.fit(100.0, 60.0), Err(PixelError::BadRect));
     }
 }

@@ -250,7 +250,10 @@ fn spliced_aac_with_a_cut_in_the_middle_decodes_cleanly() {
     let (_, audio, _) = streams(&path);
     // Every packet but the priming one the edit list hides is decoded.
     let decoded = num(&audio["nb_read_frames"]) as usize;
-    assert!((s.audio.len() - 21..=s.audio.len() - 20).contains(&decoded), "{decoded}");
+    assert!(
+        (s.audio.len() - 21..=s.audio.len() - 20).contains(&decoded),
+        "{decoded}"
+    );
     assert_eq!(decode_errors(&path), "");
 }
 

@@ -393,7 +393,7 @@ mod tests {
                 width: 1080,
                 height: 1920,
             },
-            audio.then(|| AudioSpec {
+            audio.then_some(AudioSpec {
                 format: AudioFormat::Opus { head: None },
                 sample_rate: 48_000,
                 channels: 2,
