@@ -696,7 +696,7 @@ impl Sprite {
             let lit = |(_, p): &(usize, &[u8])| p[3] > 0;
             let mut lit_px = row.chunks_exact(4).enumerate().filter(lit);
             if let Some((first, _)) = lit_px.next() {
-                let last = lit_px.last().map_or(first, |(k, _)| k);
+                let last = lit_px.next_back().map_or(first, |(k, _)| k);
                 vx0 = vx0.min(px_lo + first);
                 vx1 = vx1.max(px_lo + last + 1);
                 vy0 = vy0.min(py);

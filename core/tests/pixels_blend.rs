@@ -2,6 +2,7 @@
 //! BT.709 limited-range Y′CbCr and composited `dst·(1−α) + c·α`; a chroma sample is the mean
 //! of the four composites of its 2×2 block. Sprites must agree within Y ±1, U/V ±2 and leave
 //! every sample outside their bounds as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;

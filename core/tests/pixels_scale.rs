@@ -2,6 +2,7 @@
 //! source footprint's area when shrinking), plus the properties export relies on: exact
 //! identity, flat colours kept, ramps kept monotonic, no aliasing, NV12 = I420, sub-pixel pans,
 //! and errors (not panics) on bad buffers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
