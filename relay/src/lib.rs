@@ -1,8 +1,20 @@
-//! The relay: Reelsmith's one server. For now it serves the built editor (`dist/`) with the
-//! headers that make it cross-origin isolated (COOP/COEP, for SharedArrayBuffer and precise
-//! timers) and a strict Content-Security-Policy, and the speech model files the editor
-//! downloads once and keeps in the browser (`/models/<name>/…`, listed with their SHA-256 in
-//! `manifest.json`). Build the router with [`app`]; tests drive it without a socket.
+//! The relay: Reelsmith's one server. It serves the built editor (`dist/`) with the headers
+//! that make it cross-origin isolated (COOP/COEP, for SharedArrayBuffer and precise timers)
+//! and a strict Content-Security-Policy, the speech model files the editor downloads once and
+//! keeps in the browser (`/models/<name>/…`, listed with their SHA-256 in `manifest.json`),
+//! and, when TikTok credentials are configured, the publish API under `/api` (relay/API.md).
+//! Build the router with [`app`]; tests drive it without a socket.
+
+pub mod api;
+pub mod chunks;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod fake;
+pub mod publish;
+pub mod store;
+pub mod tiktok;
+pub mod upload;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +22,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, HeaderValue, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +33,9 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
+pub use error::AppError;
+pub use publish::Publisher;
+
 /// What the relay serves and how.
 pub struct AppState {
     pub dist: PathBuf,
@@ -28,44 +43,8 @@ pub struct AppState {
     csp: String,
     /// Speech models found under the models directory, by name, with their folders.
     models: BTreeMap<String, (PathBuf, ModelManifest)>,
-}
-
-/// Errors the relay answers with; one place turns them into responses.
-#[derive(Debug)]
-pub enum AppError {
-    /// The editor has not been built (no `dist/index.html`).
-    NotBuilt(PathBuf),
-    /// A model folder could not be read.
-    Models(String),
-    /// No such model (or model file) is served.
-    NoModel(String),
-}
-
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AppError::NotBuilt(dist) => write!(
-                f,
-                "the editor is not built: {} has no index.html (run the README's run command)",
-                dist.display()
-            ),
-            AppError::Models(message) => write!(f, "the speech models could not be read: {message}"),
-            AppError::NoModel(name) => write!(
-                f,
-                "the speech model {name} is not installed on this server (run scripts/prepare-model.sh)"
-            ),
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            AppError::NoModel(_) => StatusCode::NOT_FOUND,
-            _ => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        (status, self.to_string()).into_response()
-    }
+    /// Publishing to TikTok; `None` when no credentials are configured.
+    pub publishing: Option<Arc<Publisher>>,
 }
 
 impl AppState {
@@ -80,6 +59,7 @@ impl AppState {
             index_html,
             csp,
             models: BTreeMap::new(),
+            publishing: None,
         })
     }
 
@@ -104,6 +84,12 @@ impl AppState {
             self.models.insert(name, (dir, manifest));
         }
         Ok(self)
+    }
+
+    /// Turns publishing on.
+    pub fn with_publishing(mut self, publisher: Publisher) -> Self {
+        self.publishing = Some(Arc::new(publisher));
+        self
     }
 
     /// Names of the models served.
@@ -274,6 +260,7 @@ pub fn app(state: AppState) -> Router {
     let state = Arc::new(state);
     let files = ServeDir::new(&state.dist);
     Router::new()
+        .merge(api::routes(&state))
         .route("/", get(index))
         .route("/index.html", get(index))
         .route("/models/{name}/manifest.json", get(model_manifest))
@@ -290,6 +277,7 @@ pub fn app(state: AppState) -> Router {
 mod tests {
     use super::*;
     use axum::body::to_bytes;
+    use axum::http::StatusCode;
 
     const PAGE: &str = "<html><head><link rel=\"stylesheet\" href=\"/a.css\"/>\n<script type=\"module\">\nimport init from '/app.js';\nawait init();\n</script><script src=\"/x.js\"></script></head></html>";
 
