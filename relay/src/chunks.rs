@@ -207,9 +207,9 @@ impl fmt::Display for PlanError {
     }
 }
 
-/// The relay's plan for a file: one chunk when TikTok allows it (up to 64 MB, so a small file
-/// is one PUT), otherwise chunks of about `preferred_chunk_bytes` (kept within the rules, and
-/// large enough that 1000 chunks cover the file).
+/// The relay's plan for a file: chunks of `preferred_chunk_bytes` (kept within the rules and
+/// large enough that 1000 chunks cover the file), the last one taking the remainder; a file
+/// under two chunks (or under TikTok's minimum) goes as one chunk of its own size.
 pub fn plan(video_size_bytes: u64, preferred_chunk_bytes: u64) -> Result<ChunkPlan, PlanError> {
     let rules = ChunkRules::STRICT;
     if video_size_bytes == 0 {
@@ -221,24 +221,33 @@ pub fn plan(video_size_bytes: u64, preferred_chunk_bytes: u64) -> Result<ChunkPl
             max_bytes: rules.max_video_bytes,
         });
     }
-    if video_size_bytes <= rules.max_chunk_bytes {
+    let single = ChunkPlan {
+        video_size_bytes,
+        chunk_size_bytes: video_size_bytes,
+        total_chunk_count: 1,
+    };
+    if video_size_bytes < rules.min_chunk_bytes {
+        return Ok(single);
+    }
+    let chunk_size_bytes = preferred_chunk_bytes
+        .clamp(rules.min_chunk_bytes, rules.max_chunk_bytes)
+        .max(video_size_bytes.div_ceil(rules.max_chunk_count));
+    let count = video_size_bytes / chunk_size_bytes;
+    if count >= 2 {
         return Ok(ChunkPlan {
             video_size_bytes,
-            chunk_size_bytes: video_size_bytes,
-            total_chunk_count: 1,
+            chunk_size_bytes,
+            total_chunk_count: count,
         });
     }
-    // At least two chunks (a file over the chunk maximum must be cut), at most the count limit.
-    let fewest_bytes = video_size_bytes.div_ceil(rules.max_chunk_count);
-    let chunk_size_bytes = preferred_chunk_bytes
-        .max(fewest_bytes)
-        .max(rules.min_chunk_bytes)
-        .min(rules.max_chunk_bytes)
-        .min(video_size_bytes / 2);
+    if video_size_bytes <= rules.max_chunk_bytes {
+        return Ok(single);
+    }
+    // Over the chunk maximum but under two preferred chunks: it must still be cut.
     Ok(ChunkPlan {
         video_size_bytes,
-        chunk_size_bytes,
-        total_chunk_count: video_size_bytes / chunk_size_bytes,
+        chunk_size_bytes: video_size_bytes / 2,
+        total_chunk_count: 2,
     })
 }
 
@@ -288,13 +297,8 @@ mod tests {
             plan.chunk(0).unwrap().content_range(),
             "bytes 0-9999999/50000123"
         );
-        // The relay sends a file that size as one chunk (TikTok allows up to 64 MB in one).
-        assert_eq!(
-            super::plan(50_000_123, 10_000_000)
-                .unwrap()
-                .total_chunk_count,
-            1
-        );
+        // The relay plans the same file the same way.
+        assert_eq!(plan, super::plan(50_000_123, 10_000_000).unwrap());
     }
 
     #[test]
@@ -308,6 +312,7 @@ mod tests {
             5 * MIB - 1,
             5 * MIB,
             5 * MIB + 1,
+            2 * DEFAULT_CHUNK_BYTES - 1,
         ] {
             let plan = plan(size, DEFAULT_CHUNK_BYTES).unwrap();
             assert_eq!((plan.chunk_size_bytes, plan.total_chunk_count), (size, 1));
@@ -316,16 +321,47 @@ mod tests {
     }
 
     #[test]
+    fn files_of_two_chunks_or_more_are_cut_with_the_remainder_last() {
+        let two = plan(2 * DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_BYTES).unwrap();
+        assert_eq!(
+            (two.chunk_size_bytes, two.total_chunk_count),
+            (DEFAULT_CHUNK_BYTES, 2)
+        );
+        assert_eq!(two.last_chunk_bytes(), DEFAULT_CHUNK_BYTES);
+        let odd = plan(12_000_000, 5 * MIB).unwrap();
+        assert_eq!((odd.chunk_size_bytes, odd.total_chunk_count), (5 * MIB, 2));
+        assert_eq!(odd.last_chunk_bytes(), 12_000_000 - 5 * MIB);
+        assert_sound(&odd);
+        // A preference under TikTok's minimum is raised to it.
+        assert_eq!(plan(12_000_000, 1).unwrap(), odd);
+    }
+
+    #[test]
     fn sixty_four_megabyte_boundaries() {
-        // Up to 64 MB (decimal, inside both readings) one chunk; one byte more must be cut.
-        let at = plan(64 * MB, DEFAULT_CHUNK_BYTES).unwrap();
+        // With 64 MB chunks asked for: up to 64 MB is one chunk, one byte more must be cut.
+        let at = plan(64 * MB, 64 * MB).unwrap();
         assert_eq!(at.total_chunk_count, 1);
         assert_sound(&at);
-        let over = plan(64 * MB + 1, DEFAULT_CHUNK_BYTES).unwrap();
-        assert_eq!(over.chunk_size_bytes, DEFAULT_CHUNK_BYTES);
-        assert_eq!(over.total_chunk_count, 6);
-        assert_eq!(over.last_chunk_bytes(), 14 * MB + 1);
+        let over = plan(64 * MB + 1, 64 * MB).unwrap();
+        assert_eq!(
+            (over.chunk_size_bytes, over.total_chunk_count),
+            (32 * MB, 2)
+        );
+        assert_eq!(over.last_chunk_bytes(), 32 * MB + 1);
         assert_sound(&over);
+        // Exactly two 64 MB chunks, then the remainder in the last.
+        let exact = plan(128 * MB, 64 * MB).unwrap();
+        assert_eq!(
+            (exact.chunk_size_bytes, exact.total_chunk_count),
+            (64 * MB, 2)
+        );
+        assert_eq!(exact.last_chunk_bytes(), 64 * MB);
+        assert_sound(&exact);
+        let big = plan(6 * 64 * MB + 3, 200 * MB).unwrap();
+        assert_eq!((big.chunk_size_bytes, big.total_chunk_count), (64 * MB, 6));
+        assert_eq!(big.last_chunk_bytes(), 64 * MB + 3);
+        assert_sound(&big);
+        // Under the binary reading too (64 MiB is over the strict maximum: cut in two).
         for size in [
             64 * MIB - 1,
             64 * MIB,
@@ -333,20 +369,16 @@ mod tests {
             128 * MB,
             128 * MIB + 1,
         ] {
-            let p = plan(size, DEFAULT_CHUNK_BYTES).unwrap();
-            assert!(p.total_chunk_count >= 2, "{size}");
-            assert_sound(&p);
+            for preferred in [DEFAULT_CHUNK_BYTES, 64 * MB, 64 * MIB] {
+                let p = plan(size, preferred).unwrap();
+                assert!(p.total_chunk_count >= 2, "{size} {preferred}");
+                assert_sound(&p);
+            }
         }
-        // Exactly 64 MB chunks when asked for more: six of them and a remainder in the last.
-        let big = plan(6 * 64 * MB + 3, 200 * MB).unwrap();
-        assert_eq!(big.chunk_size_bytes, 64 * MB);
-        assert_eq!(big.total_chunk_count, 6);
-        assert_eq!(big.last_chunk_bytes(), 64 * MB + 3);
-        assert_sound(&big);
-        // Just over 64 MB with a huge preference still gives two chunks, both within 64 MB.
-        let two = plan(64 * MB + 1, 200 * MB).unwrap();
-        assert_eq!(two.total_chunk_count, 2);
-        assert_sound(&two);
+        // With the default size, 64 MB + 1 is six chunks, the last 14 MB + 1.
+        let default = plan(64 * MB + 1, DEFAULT_CHUNK_BYTES).unwrap();
+        assert_eq!(default.total_chunk_count, 6);
+        assert_eq!(default.last_chunk_bytes(), 14 * MB + 1);
     }
 
     #[test]

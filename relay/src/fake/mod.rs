@@ -65,13 +65,32 @@ pub enum FaultKind {
     RateLimited,
 }
 
-/// A fault for the next `times` requests to `endpoint`.
+/// A fault for `times` requests to `endpoint`, after letting `after` of them through.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Fault {
     pub endpoint: Endpoint,
     pub kind: FaultKind,
     #[serde(default = "one")]
     pub times: u32,
+    #[serde(default)]
+    pub after: u32,
+}
+
+impl Fault {
+    /// The next `times` requests to `endpoint`.
+    pub fn new(endpoint: Endpoint, kind: FaultKind, times: u32) -> Self {
+        Fault {
+            endpoint,
+            kind,
+            times,
+            after: 0,
+        }
+    }
+
+    /// Let the first `after` requests through first.
+    pub fn after(self, after: u32) -> Self {
+        Fault { after, ..self }
+    }
 }
 
 fn one() -> u32 {
@@ -266,6 +285,8 @@ pub(crate) struct Inner {
     /// (access token, endpoint) → (minute, requests in it).
     pub windows: HashMap<(String, Endpoint), (i64, u32)>,
     pub stats: FakeStats,
+    /// Every secret handed out (codes, tokens, upload tokens), for tests that look for leaks.
+    pub issued: Vec<String>,
 }
 
 impl Inner {
@@ -278,6 +299,10 @@ impl Inner {
     pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<FaultKind> {
         let index = self.faults.iter().position(|f| f.endpoint == endpoint)?;
         let fault = &mut self.faults[index];
+        if fault.after > 0 {
+            fault.after -= 1;
+            return None;
+        }
         let kind = fault.kind;
         fault.times = fault.times.saturating_sub(1);
         if fault.times == 0 {
@@ -306,6 +331,7 @@ impl FakeState {
             faults: Vec::new(),
             windows: HashMap::new(),
             stats: FakeStats::default(),
+            issued: Vec::new(),
         })))
     }
 
@@ -361,6 +387,28 @@ impl FakeState {
 
     pub fn live_refresh_tokens(&self) -> Vec<String> {
         self.lock().refresh_tokens.keys().cloned().collect()
+    }
+
+    pub fn live_access_token_list(&self) -> Vec<String> {
+        let now = crate::publish::now_secs();
+        self.lock()
+            .access_tokens
+            .iter()
+            .filter(|(_, g)| g.expires_at_secs > now)
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
+    /// Ends every authorization, as if each user had removed the app in TikTok.
+    pub fn revoke_everything(&self) {
+        let mut inner = self.lock();
+        inner.access_tokens.clear();
+        inner.refresh_tokens.clear();
+    }
+
+    /// Every code, token and upload token the fake ever handed out.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.lock().issued.clone()
     }
 
     pub fn publishes(&self) -> Vec<PublishReport> {

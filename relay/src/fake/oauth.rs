@@ -123,6 +123,7 @@ fn authorize_answer(inner: &mut super::Inner, q: &HashMap<String, String>) -> Re
     inner.stats.authorizations += 1;
     let user = inner.next_id();
     let code = random_token(24);
+    inner.issued.push(code.clone());
     let scope = scopes.join(",");
     inner.codes.insert(
         code.clone(),
@@ -239,6 +240,7 @@ fn token_answer(
             }
             let access = format!("act.{}", random_token(32));
             let refresh = format!("rft.{}", random_token(32));
+            inner.issued.extend([access.clone(), refresh.clone()]);
             inner.access_tokens.insert(
                 access.clone(),
                 Grant {
@@ -283,6 +285,7 @@ fn token_answer(
                 );
             }
             let access = format!("act.{}", random_token(32));
+            inner.issued.push(access.clone());
             inner.access_tokens.insert(
                 access.clone(),
                 Grant {
@@ -294,6 +297,7 @@ fn token_answer(
                 inner.stats.rotations += 1;
                 inner.refresh_tokens.remove(&presented);
                 let fresh = format!("rft.{}", random_token(32));
+                inner.issued.push(fresh.clone());
                 inner.refresh_tokens.insert(
                     fresh.clone(),
                     Grant {

@@ -376,6 +376,7 @@ fn create_publish(inner: &mut Inner, grant: &Grant, body: &[u8], direct: bool) -
         format!("v_inbox_file~v2.{id}")
     };
     let upload_token = random_token(24);
+    inner.issued.push(upload_token.clone());
     let upload_url = format!(
         "{}/video/?upload_id={id}&upload_token={upload_token}",
         inner.base_url
