@@ -15,13 +15,17 @@ mkdir -p "$TOOLS"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# --- Debian packages: browser + driver for tests, ffmpeg + speech synthesis for fixtures ---
+# --- Debian packages: browser + driver for tests, ffmpeg + speech synthesis for fixtures,
+#     PostgreSQL for the relay's database tests ---
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || need_apt+=(flite)
+# The relay's tests start a throwaway PostgreSQL cluster (Debian keeps initdb out of PATH).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 \
+  || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -155,9 +155,10 @@ async fn callback(
 async fn publish(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<PublishRequest>,
+    request: Result<ApiJson<PublishRequest>, AppError>,
 ) -> Result<Response, AppError> {
     let publisher = publisher(&state)?;
+    let ApiJson(request) = request?;
     let hash = session_hash(&headers)
         .ok_or_else(|| AppError::NotConnected("Connect TikTok first.".into()))?;
     Ok(Json(publisher.init(&hash, request).await?).into_response())
@@ -295,4 +296,318 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
         .layer(cors)
         .layer(middleware::from_fn(log_and_no_store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{PublishConfig, TikTokConfig, DEFAULT_SCOPES};
+    use crate::crypto::TokenCipher;
+    use crate::store::{Upload, UploadState};
+    use axum::body::{to_bytes, Bytes};
+    use reqwest::Url;
+    use tower::ServiceExt;
+
+    const ORIGIN: &str = "https://clips.example";
+
+    struct Setup {
+        router: Router,
+        publisher: Arc<Publisher>,
+        _dir: tempfile::TempDir,
+    }
+
+    /// A relay with publishing on; TikTok is a closed port (these tests never reach it).
+    async fn setup(redirect: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<html></html>").unwrap();
+        let tiktok = TikTokConfig {
+            client_key: "key".into(),
+            client_secret: "secret".into(),
+            redirect_url: Url::parse(redirect).unwrap(),
+            auth_base: Url::parse("http://127.0.0.1:1/").unwrap(),
+            api_base: Url::parse("http://127.0.0.1:1/").unwrap(),
+            scopes: DEFAULT_SCOPES.into(),
+        };
+        let db = format!("sqlite://{}/relay.db", dir.path().display());
+        let config = PublishConfig::new(tiktok, db, TokenCipher::random());
+        let publisher = Publisher::start(config).await.unwrap();
+        let state = AppState::load(dir.path())
+            .unwrap()
+            .with_publishing(publisher);
+        let publisher = state.publishing.clone().unwrap();
+        Setup {
+            router: crate::app(state),
+            publisher,
+            _dir: dir,
+        }
+    }
+
+    async fn send(router: &Router, request: Request) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_slice(&body).unwrap_or_default(),
+        )
+    }
+
+    fn request(method: &str, path: &str) -> axum::http::request::Builder {
+        Request::builder().method(method).uri(path)
+    }
+
+    #[tokio::test]
+    async fn without_credentials_the_editor_is_served_and_publishing_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<html></html>").unwrap();
+        let router = crate::app(AppState::load(dir.path()).unwrap());
+        let (status, _, body) = send(
+            &router,
+            request("GET", "/api/session").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            serde_json::json!({ "configured": false, "connected": false })
+        );
+        for (method, path) in [
+            ("GET", "/api/connect"),
+            ("POST", "/api/publish"),
+            ("POST", "/api/disconnect"),
+        ] {
+            let (status, _, body) = send(
+                &router,
+                request(method, path)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from("{}"))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            assert_eq!(body["error"]["code"], "publishing_not_configured");
+        }
+        let (status, _, _) = send(&router, request("GET", "/").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn cors_answers_exactly_the_allowed_origins() {
+        let s = setup("https://clips.example/api/callback").await;
+        let preflight = |origin: &str| {
+            request("OPTIONS", "/api/publish")
+                .header(header::ORIGIN, origin)
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (status, headers, _) = send(&s.router, preflight(ORIGIN)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], ORIGIN);
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+        for other in [
+            "https://evil.example",
+            "https://clips.example.evil.example",
+            "http://clips.example",
+        ] {
+            let (_, headers, _) = send(&s.router, preflight(other)).await;
+            assert!(
+                !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+                "{other}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn changes_need_an_allowed_origin() {
+        let s = setup("https://clips.example/api/callback").await;
+        let post = |origin: Option<&str>| {
+            let mut r =
+                request("POST", "/api/publish").header(header::CONTENT_TYPE, "application/json");
+            if let Some(origin) = origin {
+                r = r.header(header::ORIGIN, origin);
+            }
+            r.body(Body::from(
+                r#"{"mode":"inbox","video_size_bytes":10,"content_type":"video/mp4"}"#,
+            ))
+            .unwrap()
+        };
+        for origin in [None, Some("https://evil.example")] {
+            let (status, _, body) = send(&s.router, post(origin)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(body["error"]["code"], "origin_not_allowed");
+        }
+        // Allowed, but no session yet.
+        let (status, headers, body) = send(&s.router, post(Some(ORIGIN))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"]["code"], "not_connected");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    }
+
+    #[tokio::test]
+    async fn json_bodies_are_small_and_well_formed() {
+        let s = setup("https://clips.example/api/callback").await;
+        let post = |body: Vec<u8>| {
+            request("POST", "/api/publish")
+                .header(header::ORIGIN, ORIGIN)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(
+                    header::COOKIE,
+                    format!("{SESSION_COOKIE}={}", random_token(32)),
+                )
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let big = format!(
+            r#"{{"mode":"inbox","video_size_bytes":10,"content_type":"video/mp4","title":"{}"}}"#,
+            "x".repeat(100_000)
+        );
+        let (status, _, body) = send(&s.router, post(big.into_bytes())).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "payload_too_large");
+        let (status, _, body) = send(&s.router, post(b"{not json".to_vec())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "bad_request");
+        let (status, _, body) = send(
+            &s.router,
+            post(
+                br#"{"mode":"inbox","video_size_bytes":10,"content_type":"video/mp4","extra":1}"#
+                    .to_vec(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"]["message"].as_str().unwrap().contains("extra"));
+    }
+
+    #[tokio::test]
+    async fn connect_sets_a_locked_down_cookie_and_goes_to_tiktok() {
+        let s = setup("https://clips.example/api/callback").await;
+        let (status, headers, _) = send(
+            &s.router,
+            request("GET", "/api/connect?return_to=%2F")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+        for part in [
+            "reelsmith_session=",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+        ] {
+            assert!(cookie.contains(part), "{cookie}");
+        }
+        let location = headers[header::LOCATION].to_str().unwrap();
+        assert!(location.starts_with("http://127.0.0.1:1/v2/auth/authorize/?client_key=key&"));
+        assert!(location.contains("redirect_uri=https%3A%2F%2Fclips.example%2Fapi%2Fcallback"));
+        // A second connect from the same browser keeps its session.
+        let id = cookie.split(';').next().unwrap().to_string();
+        let (_, again, _) = send(
+            &s.router,
+            request("GET", "/api/connect")
+                .header(header::COOKIE, &id)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert!(again[header::SET_COOKIE].to_str().unwrap().starts_with(&id));
+    }
+
+    #[tokio::test]
+    async fn a_callback_without_the_session_goes_back_with_an_error() {
+        let s = setup("https://clips.example/api/callback").await;
+        let (status, headers, _) = send(
+            &s.router,
+            request("GET", "/api/callback?code=abc&state=def")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/?tiktok=error&reason="));
+    }
+
+    #[tokio::test]
+    async fn uploads_need_their_exact_length() {
+        let s = setup("https://clips.example/api/callback").await;
+        let id = random_token(32);
+        let session = sha256_hex(&id);
+        let upload = Upload {
+            publish_id: "p1".into(),
+            mode: "inbox".into(),
+            upload_url: "http://127.0.0.1:1/video/".into(),
+            content_type: "video/mp4".into(),
+            video_size_bytes: 10,
+            chunk_size_bytes: 10,
+            total_chunk_count: 1,
+            chunks_done: 0,
+            state: UploadState::Ready,
+        };
+        s.publisher
+            .store()
+            .insert_upload(&session, &upload, 0)
+            .await
+            .unwrap();
+        let put = |path: &str, length: Option<&str>, body: Body| {
+            let mut r = request("PUT", path)
+                .header(header::ORIGIN, ORIGIN)
+                .header(header::COOKIE, format!("{SESSION_COOKIE}={id}"));
+            if let Some(length) = length {
+                r = r.header(header::CONTENT_LENGTH, length);
+            }
+            r.body(body).unwrap()
+        };
+        let stream = || {
+            Body::from_stream(futures::stream::once(async {
+                Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789"))
+            }))
+        };
+        let (status, _, body) = send(&s.router, put("/api/upload/p1", None, stream())).await;
+        assert_eq!(status, StatusCode::LENGTH_REQUIRED);
+        assert_eq!(body["error"]["code"], "length_required");
+        let (status, _, body) = send(&s.router, put("/api/upload/p1", Some("11"), stream())).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10 bytes"));
+        let (status, _, _) = send(&s.router, put("/api/upload/p2", Some("10"), stream())).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Nothing was claimed by the refused requests.
+        let stored = s
+            .publisher
+            .store()
+            .upload(&session, "p1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.state, UploadState::Ready);
+    }
+
+    #[test]
+    fn only_well_formed_session_cookies_count() {
+        let mut headers = HeaderMap::new();
+        let id = random_token(32);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=b; {SESSION_COOKIE}={id}; c=d")).unwrap(),
+        );
+        assert_eq!(session_id(&headers), Some(id));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("reelsmith_session=short"),
+        );
+        assert_eq!(session_id(&headers), None);
+    }
 }
