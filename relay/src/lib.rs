@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 pub mod fake;
 pub mod publish;
+pub mod serve;
 pub mod store;
 pub mod tiktok;
 pub mod upload;

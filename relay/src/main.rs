@@ -134,9 +134,7 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = reelsmith_relay::serve::serve(listener, app(state), shutdown).await;
     drop(demo);
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,8 @@ use crate::chunks::{Chunk, ChunkPlan};
 use crate::error::AppError;
 use crate::tiktok::{TikTok, TikTokError};
 
+const SPOOL_BUF_BYTES: usize = 64 * 1024;
+
 /// What the forwarder needs to know about the upload.
 pub struct Target<'a> {
     pub tiktok: &'a TikTok,
@@ -162,6 +164,9 @@ where
         expected_bytes: target.plan.video_size_bytes,
     };
     let mut spool = tokio::fs::File::from_std(tempfile::tempfile_in(target.spool_dir)?);
+    // tokio copies each write into a buffer the file keeps; cap it, or every held upload
+    // keeps one as large as the largest body frame hyper handed over.
+    spool.set_max_buf_size(SPOOL_BUF_BYTES);
     for chunk in target.plan.chunks() {
         if chunk.index < target.chunks_done {
             let mut remaining = chunk.len_bytes;

@@ -106,7 +106,9 @@ impl Harness {
             let publisher = state.publishing.clone().unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
             let task = tokio::spawn(async move {
-                axum::serve(listener, app(state)).await.unwrap();
+                reelsmith_relay::serve::serve(listener, app(state), std::future::pending())
+                    .await
+                    .unwrap();
             });
             relays.push(Relay {
                 url,
