@@ -14,6 +14,10 @@ impl BlobSource {
     pub fn new(blob: web_sys::Blob) -> Self {
         Self { blob }
     }
+
+    pub fn blob(&self) -> &web_sys::Blob {
+        &self.blob
+    }
 }
 
 pub fn js_error_text(e: &JsValue) -> String {

@@ -470,7 +470,9 @@ pub fn ClipsPanel(
                             prop:value=move || selected().map(|c| c.span.end_secs.to_string())
                             on:change=move |ev| trim_to(false, ev) />
                     </label>
-                    <span data-testid="clip-span">
+                    <span data-testid="clip-span"
+                        data-start=move || selected().map(|c| c.span.start_secs.to_string())
+                        data-end=move || selected().map(|c| c.span.end_secs.to_string())>
                         {move || selected().map(|c| format!("{:.2}–{:.2}", c.span.start_secs, c.span.end_secs))}
                     </span>
                     <button data-testid="split-clip" title="Split at the playhead" on:click=move |_| {

@@ -7,6 +7,7 @@
 pub mod blob_source;
 pub mod caption_draw;
 pub mod editing;
+pub mod export;
 pub mod model_store;
 pub mod player;
 pub mod project_store;
@@ -25,7 +26,7 @@ use reelsmith_core::transcript::{eta_secs, word_index_at};
 use wasm_bindgen::JsCast;
 
 use editing::{ClipsPanel, Edits, RestoreBanner, SuggestionsPanel};
-use reelsmith_core::edit::SourceRef;
+use reelsmith_core::edit::{SourceRef, Span};
 use reelsmith_core::transcript::{Transcript, WindowSpan};
 use transcriber::{Job, Phase, Settings, TranscriptState};
 
@@ -51,6 +52,9 @@ fn load_caption_fonts() {
         let _ = load.call1(&fonts, &font.into());
     }
 }
+
+/// Length of a clip made with "New clip" (its ends move with I and O).
+const NEW_CLIP_SECS: f64 = 15.0;
 
 /// Mounts the editor on the page's body.
 pub fn start() {
@@ -590,6 +594,9 @@ fn App() -> impl IntoView {
     );
     let info = editor.info;
     let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
+    let duration_secs = move || {
+        secs_from_micros(info.with_untracked(|i| i.as_ref().map_or(0, |i| i.duration_micros)))
+    };
 
     view! {
         <header class="topbar">
@@ -641,6 +648,16 @@ fn App() -> impl IntoView {
                         {move || if editor.playing.get() { "Pause" } else { "Play" }}
                     </button>
                     <button data-testid="step-forward" title="Next frame (→)" on:click=move |_| e3.step(1)>"+1 frame"</button>
+                    <button data-testid="new-clip" title="A new clip from the playhead (15 s; move its ends with I and O)"
+                        on:click=move |_| {
+                            let at = secs_from_micros(editor.time_micros.get_untracked());
+                            let end = (at + NEW_CLIP_SECS).min(duration_secs());
+                            let edits = editor.edits;
+                            edits.edit(|p| {
+                                let name = format!("Clip {}", p.clips.len() + 1);
+                                p.add_clip(&name, Span::new(at, end), "karaoke").map(|_| ())
+                            });
+                        }>"New clip"</button>
                     <button data-testid="play-clip" title="Play the selected clip without its cuts"
                         class:hidden=move || editor.edits.project.with(|p| p.selected.is_none())
                         on:click=move |_| e4.play_clip()>"Play clip"</button>
@@ -663,6 +680,7 @@ fn App() -> impl IntoView {
             <TranscriptPanel editor=editor.clone() />
             <SuggestionsPanel edits=editor.edits loudness=editor.transcription.loudness />
             <ClipsPanel edits=editor.edits loudness=editor.transcription.loudness time_micros=editor.time_micros />
+            <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) />
             <MediaDetails info=editor.info name=editor.file_name />
             <section class="project">
                 <button data-testid="export-project" on:click={

@@ -76,14 +76,14 @@ impl Player {
         &self.source
     }
 
-    fn decoder(&self) -> Result<(VideoDecoder, VideoDecoded), String> {
+    pub(crate) fn decoder(&self) -> Result<(VideoDecoder, VideoDecoded), String> {
         self.config
             .clone()
             .build()
             .map_err(|e| format!("The video decoder could not start: {e}"))
     }
 
-    fn encoded(&self, f: &reelsmith_core::media::EncodedFrame) -> EncodedFrame {
+    pub(crate) fn encoded(&self, f: &reelsmith_core::media::EncodedFrame) -> EncodedFrame {
         EncodedFrame {
             payload: f.data.clone().into(),
             timestamp: std::time::Duration::from_micros((f.pts_micros - self.base_micros) as u64),
@@ -91,11 +91,11 @@ impl Player {
         }
     }
 
-    fn pts_of(&self, frame: &VideoFrame) -> i64 {
+    pub(crate) fn pts_of(&self, frame: &VideoFrame) -> i64 {
         frame.timestamp().as_micros() as i64 + self.base_micros
     }
 
-    async fn gop_at(&self, at_micros: i64) -> Result<Gop, String> {
+    pub(crate) async fn gop_at(&self, at_micros: i64) -> Result<Gop, String> {
         self.demuxer
             .gop_at(&self.source, at_micros)
             .await

@@ -177,6 +177,19 @@ pub fn video_bitrate(format: OutputFormat, width: u32, height: u32, fps: f64) ->
     (f64::from(width) * f64::from(height) * fps * bits_per_pixel).round() as u32
 }
 
+/// Frame rates cameras, phones and editors make (NTSC rates as their exact fractions).
+const STANDARD_FPS: [f64; 9] = [
+    24_000.0 / 1_001.0,
+    24.0,
+    25.0,
+    30_000.0 / 1_001.0,
+    30.0,
+    48.0,
+    50.0,
+    60_000.0 / 1_001.0,
+    60.0,
+];
+
 /// The output frame rate: the source's when TikTok takes it (23–60 fps), otherwise the
 /// nearest whole multiple or fraction of it inside that range (so frames repeat or drop
 /// evenly).
@@ -184,6 +197,14 @@ pub fn output_fps(source_fps: f64) -> f64 {
     if !source_fps.is_finite() || source_fps <= 0.0 {
         return 30.0;
     }
+    // A rate measured from a file's timestamps (µs or ms ticks) is a hair off the rate it was
+    // made at: 30.0003 for 30. Snap to the standard rate so a 5.5 s clip is 165 frames, not
+    // 166 with a 3 ms sliver at the end.
+    let source_fps = STANDARD_FPS
+        .iter()
+        .copied()
+        .find(|s| ((source_fps - s) / s).abs() < 0.001)
+        .unwrap_or(source_fps);
     if source_fps > 60.5 {
         source_fps / (source_fps / 60.0).ceil()
     } else if source_fps < 23.0 {
@@ -289,6 +310,18 @@ impl Timeline {
     /// The source time output frame `k` shows.
     pub fn frame_source(&self, k: usize) -> Option<(usize, i64)> {
         self.source_at(self.frame_micros(k))
+    }
+
+    /// The source time whose picture output frame `k` takes: the middle of the frame's time
+    /// (kept inside its stretch). Taking the last picture at or before that moment picks the
+    /// source picture nearest to the frame, so a source whose pictures sit a few ms off the
+    /// output's grid (WebM's millisecond ticks, an audio pre-roll shift) is never a whole
+    /// frame late.
+    pub fn frame_sample(&self, k: usize) -> Option<(usize, i64)> {
+        let (i, src) = self.frame_source(k)?;
+        let (_, b) = self.kept[i];
+        let half = self.frame_duration_micros(k) / 2;
+        Some((i, (src + half).min(b - 1)))
     }
 
     /// Where a source time lands in the output, if it is kept.
@@ -595,11 +628,35 @@ mod tests {
     #[test]
     fn frame_rates_outside_what_tiktok_takes_are_brought_inside() {
         assert_eq!(output_fps(30.0), 30.0);
-        assert!((output_fps(29.97) - 29.97).abs() < 1e-9);
+        assert_eq!(output_fps(29.97), 30_000.0 / 1_001.0);
         assert_eq!(output_fps(120.0), 60.0);
         assert_eq!(output_fps(100.0), 50.0);
         assert_eq!(output_fps(15.0), 30.0);
         assert_eq!(output_fps(0.0), 30.0);
+    }
+
+    #[test]
+    fn measured_rates_snap_to_the_standard_rate_they_were_made_at() {
+        // 33 333 µs per frame, as an MP4 at 30 fps with a µs-ish timescale measures.
+        assert_eq!(output_fps(30.000_300_003), 30.0);
+        assert_eq!(output_fps(24.999), 25.0);
+        assert_eq!(output_fps(29.970_03), 30_000.0 / 1_001.0);
+        // Not near a standard rate: kept as it is.
+        assert_eq!(output_fps(27.5), 27.5);
+        let t = Timeline::new(&[span(0.5, 6.0)], output_fps(30.000_300_003));
+        assert_eq!(t.frames(), 165);
+    }
+
+    #[test]
+    fn a_frame_takes_the_source_picture_nearest_to_it() {
+        let t = Timeline::new(&[span(0.5, 1.0)], 30.0);
+        // Frame 0 starts at 0.5 s and lasts 33 333 µs: its middle.
+        assert_eq!(t.frame_source(0), Some((0, 500_000)));
+        assert_eq!(t.frame_sample(0), Some((0, 516_666)));
+        // A frame at the end of a short stretch never samples past the cut.
+        let t = Timeline::new(&[span(0.5, 0.51), span(2.0, 3.0)], 30.0);
+        assert_eq!(t.frame_source(0), Some((0, 500_000)));
+        assert_eq!(t.frame_sample(0), Some((0, 509_999)));
     }
 
     #[test]
