@@ -235,3 +235,63 @@ test('an export can be cancelled, and the next one runs to the end', async () =>
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+for (const format of ['mp4', 'webm']) {
+  test(`a clip with words cut out exports to ${format.toUpperCase()} without them, its sound as long as its picture`, async () => {
+    const { page, errors } = await openEditor();
+    await transcribed(page, 'speech.mp4');
+    await page.getByTestId('new-clip').click();
+    await page.getByTestId('clip').first().waitFor();
+    const [start, end] = await clipSpan(page);
+    const words = await page.getByTestId('word').evaluateAll((els) => els.map((el) => ({
+      index: Number(el.dataset.index), start: Number(el.dataset.start), end: Number(el.dataset.end),
+    })));
+    // Cut the fourth to sixth words.
+    const [a, b] = [words[3], words[5]];
+    await page.locator(`[data-testid=word][data-index="${a.index}"]`).click();
+    await page.locator(`[data-testid=word][data-index="${b.index}"]`).click({ modifiers: ['Shift'] });
+    await page.getByTestId('cut-words').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=word].cut').length === 3);
+    const kept = Number((await page.getByTestId('clip').first().textContent()).match(/\(([\d.]+) s after cuts\)/)[1]);
+    assert.ok(kept < end - start - 0.3, `${kept} s kept of ${end - start} s`);
+    await page.getByTestId('export-format').selectOption(format);
+    const { file, frames } = await exportClip(page, `Clip 1.${format}`);
+    const fps = 25;
+    assert.ok(Math.abs(frames - kept * fps) <= 1.5, `${frames} frames for ${kept} s`);
+    const info = probe(file);
+    const v = info.streams.find((s) => s.codec_type === 'video');
+    const audio = info.streams.find((s) => s.codec_type === 'audio');
+    assert.equal(audio.codec_name, format === 'mp4' ? 'aac' : 'opus');
+    assert.equal(Number(v.nb_read_frames), frames);
+    assert.equal(decodesCleanly(file), '');
+    // The sound, decoded, lasts as long as the picture (within a frame).
+    const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', '48000', '-f', 's16le', '-'], { maxBuffer: 1 << 26 });
+    const soundSecs = pcm.length / 2 / 48000;
+    assert.ok(Math.abs(soundSecs - frames / fps) <= 1 / fps, `sound ${soundSecs} s, picture ${frames / fps} s`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+test('a disk too full for the export says so, keeps the project, and the next export works', async () => {
+  const { page, errors } = await openEditor();
+  await opened(page, 'speech_long.mp4');
+  await page.getByTestId('new-clip').click();
+  await page.getByTestId('clip').first().waitFor();
+  // Give the origin 200 kB of storage: the 15 s clip at 1080×1920 needs several MB.
+  const cdp = await suite.context.newCDPSession(page);
+  const origin = new URL(suite.url).origin;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 200000 });
+  await page.getByTestId('export').click();
+  const error = page.getByTestId('export-error');
+  await error.waitFor({ timeout: 120000 });
+  assert.match(await error.textContent(), /not enough free disk space/);
+  assert.equal(await page.getByTestId('clip').count(), 1, 'the clip is still there');
+  // With room again, the same export runs to the end.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await page.getByTestId('export-size').selectOption('720');
+  const { file, frames } = await exportClip(page, 'Clip 1.mp4');
+  assert.equal(Number(probe(file).streams.find((s) => s.codec_type === 'video').nb_read_frames), frames);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
