@@ -60,6 +60,34 @@ impl Default for RateLimits {
     }
 }
 
+/// Where the per-session budgets read the time, in Unix milliseconds. The system clock,
+/// except in tests that must not depend on how fast they run.
+#[derive(Clone)]
+pub struct Clock(std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Clock(std::sync::Arc::new(crate::publish::now_ms))
+    }
+
+    /// A clock that reads `millis` (shared: tests move it by storing a new value).
+    pub fn manual(millis: std::sync::Arc<std::sync::atomic::AtomicI64>) -> Self {
+        Clock(std::sync::Arc::new(move || {
+            millis.load(std::sync::atomic::Ordering::SeqCst)
+        }))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
 /// The publishing half of the settings.
 #[derive(Clone, Debug)]
 pub struct PublishConfig {
@@ -72,6 +100,8 @@ pub struct PublishConfig {
     pub secure_cookies: bool,
     pub spool_dir: PathBuf,
     pub limits: RateLimits,
+    /// The budgets' clock.
+    pub clock: Clock,
     /// How long to wait for TikTok to answer an API call.
     pub api_timeout: Duration,
     /// How long a chunk PUT may make no progress (nothing read from its body, no answer).
@@ -99,6 +129,7 @@ impl PublishConfig {
             secure_cookies,
             spool_dir: std::env::temp_dir(),
             limits: RateLimits::default(),
+            clock: Clock::system(),
             api_timeout: Duration::from_secs(30),
             chunk_stall_timeout: Duration::from_secs(60),
             chunk_attempts: 3,

@@ -268,7 +268,7 @@ impl Publisher {
     async fn spend(&self, session_hash: &str, bucket: &str, per_min: u32) -> Result<(), AppError> {
         match self
             .store
-            .spend(session_hash, bucket, per_min, now_ms())
+            .spend(session_hash, bucket, per_min, self.config.clock.now_ms())
             .await?
         {
             Ok(()) => Ok(()),
@@ -716,7 +716,8 @@ impl Publisher {
     }
 
     /// Streams the browser's body to TikTok. `content_length` and `content_type` are the
-    /// request's headers.
+    /// request's headers. On an error the rest of a short body is read first, so the browser
+    /// gets the answer rather than a reset connection.
     pub async fn upload(
         &self,
         session_hash: &str,
@@ -724,6 +725,30 @@ impl Publisher {
         content_length: Option<u64>,
         content_type: Option<&str>,
         body: Body,
+    ) -> Result<UploadDone, AppError> {
+        let mut incoming = upload::Incoming::new(body, content_length.unwrap_or(0));
+        let result = self
+            .upload_from(
+                session_hash,
+                publish_id,
+                content_length,
+                content_type,
+                &mut incoming,
+            )
+            .await;
+        if result.is_err() {
+            incoming.drain(self.config.chunk_stall_timeout).await;
+        }
+        result
+    }
+
+    async fn upload_from(
+        &self,
+        session_hash: &str,
+        publish_id: &str,
+        content_length: Option<u64>,
+        content_type: Option<&str>,
+        incoming: &mut upload::Incoming,
     ) -> Result<UploadDone, AppError> {
         let upload = self
             .store
@@ -785,7 +810,7 @@ impl Publisher {
             attempts: self.config.chunk_attempts.max(1),
         };
         let store = &self.store;
-        let result = upload::forward(target, body, |done| async move {
+        let result = upload::forward(target, incoming, |done| async move {
             store
                 .record_chunks(publish_id, done, now_secs() + UPLOAD_LEASE_SECS)
                 .await

@@ -41,23 +41,40 @@ pub struct Target<'a> {
 }
 
 /// The browser's body, cut into pieces no longer than asked for.
-struct Incoming {
+pub struct Incoming {
     stream: axum::body::BodyDataStream,
     leftover: Bytes,
     received_bytes: u64,
     expected_bytes: u64,
+    ended: bool,
 }
 
+/// After an error, the rest of a body up to this size is read and dropped before answering:
+/// a browser still sending when the answer comes often reports a reset connection instead of
+/// the answer. A longer rest is not worth the wait; the connection is closed.
+const DRAIN_MAX_BYTES: u64 = 64 << 20;
+
 impl Incoming {
+    pub fn new(body: Body, expected_bytes: u64) -> Self {
+        Incoming {
+            stream: body.into_data_stream(),
+            leftover: Bytes::new(),
+            received_bytes: 0,
+            expected_bytes,
+            ended: false,
+        }
+    }
+
     async fn next_piece(&mut self, max_bytes: u64) -> Result<Bytes, AppError> {
         if self.leftover.is_empty() {
             match self.stream.next().await {
                 Some(Ok(bytes)) => self.leftover = bytes,
                 Some(Err(_)) | None => {
+                    self.ended = true;
                     return Err(AppError::UploadIncomplete {
                         received_bytes: self.received_bytes,
                         expected_bytes: self.expected_bytes,
-                    })
+                    });
                 }
             }
         }
@@ -67,6 +84,21 @@ impl Incoming {
         let piece = self.leftover.split_to(take);
         self.received_bytes += piece.len() as u64;
         Ok(piece)
+    }
+
+    /// Reads and drops what is left of the body, if that is not much, so the answer that
+    /// follows reaches the browser. Gives up when the browser sends nothing for `idle`.
+    pub async fn drain(mut self, idle: Duration) {
+        if self.ended || self.expected_bytes.saturating_sub(self.received_bytes) > DRAIN_MAX_BYTES {
+            return;
+        }
+        let mut drained_bytes = 0u64;
+        while let Ok(Some(Ok(bytes))) = tokio::time::timeout(idle, self.stream.next()).await {
+            drained_bytes += bytes.len() as u64;
+            if drained_bytes > DRAIN_MAX_BYTES {
+                return;
+            }
+        }
     }
 }
 
@@ -150,19 +182,13 @@ async fn finish_put(
 /// TikTok has confirmed the first `n` chunks.
 pub async fn forward<F, Fut>(
     target: Target<'_>,
-    body: Body,
+    incoming: &mut Incoming,
     mut on_chunk: F,
 ) -> Result<(), AppError>
 where
     F: FnMut(u64) -> Fut,
     Fut: std::future::Future<Output = Result<(), AppError>>,
 {
-    let mut incoming = Incoming {
-        stream: body.into_data_stream(),
-        leftover: Bytes::new(),
-        received_bytes: 0,
-        expected_bytes: target.plan.video_size_bytes,
-    };
     let mut spool = tokio::fs::File::from_std(tempfile::tempfile_in(target.spool_dir)?);
     // tokio copies each write into a buffer the file keeps; cap it, or every held upload
     // keeps one as large as the largest body frame hyper handed over.
@@ -177,7 +203,7 @@ where
         }
         spool.set_len(0).await?;
         spool.rewind().await?;
-        send_chunk(&target, chunk, &mut incoming, &mut spool).await?;
+        send_chunk(&target, chunk, incoming, &mut spool).await?;
         on_chunk(chunk.index + 1).await?;
     }
     Ok(())

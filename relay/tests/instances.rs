@@ -9,9 +9,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Harness, Options, Video, MIB};
+use reelsmith_relay::config::Clock;
 use reqwest::StatusCode;
 use sqlx::Connection;
 
@@ -56,7 +59,8 @@ async fn connect_on_one_publish_on_the_other(database_url: Option<String>) {
         .await;
     assert_ne!(broken.status, StatusCode::OK);
     let mut finished = None;
-    for _ in 0..50 {
+    // Until instance A has noticed the break and let go of the upload.
+    for _ in 0..500 {
         let answer = on_b.upload(&path, &video).await;
         if answer.status != StatusCode::CONFLICT {
             finished = Some(answer);
@@ -101,7 +105,15 @@ async fn a_refresh_racing_across_instances_happens_once(database_url: Option<Str
 }
 
 async fn the_budget_is_shared_by_the_instances(database_url: Option<String>) {
-    let h = two_instances(database_url, Box::new(|c| c.pending_share_limit = 100)).await;
+    // One still clock for both instances: the budget does not refill while the test runs.
+    let clock = Clock::manual(Arc::new(AtomicI64::new(1_000_000_000)));
+    let h = Harness::start_with(Options {
+        instances: 2,
+        database_url,
+        fake: Box::new(|c| c.pending_share_limit = 100),
+        relay: Box::new(move |c| c.clock = clock.clone()),
+    })
+    .await;
     let mut a = h.browser(0);
     a.connect("/").await;
     let mut b = h.on(&a, 1);

@@ -282,8 +282,8 @@ pub(crate) struct Inner {
     /// upload_token → publish_id.
     pub upload_tokens: HashMap<String, String>,
     pub faults: Vec<Fault>,
-    /// (access token, endpoint) → (minute, requests in it).
-    pub windows: HashMap<(String, Endpoint), (i64, u32)>,
+    /// (access token, endpoint) → when its requests of the last minute came (Unix ms).
+    pub windows: HashMap<(String, Endpoint), std::collections::VecDeque<i64>>,
     pub stats: FakeStats,
     /// Every secret handed out (codes, tokens, upload tokens), for tests that look for leaks.
     pub issued: Vec<String>,

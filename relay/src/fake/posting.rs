@@ -183,19 +183,20 @@ fn authorize(
     } else {
         endpoint
     };
-    let minute = now / 60;
-    let window = inner.windows.entry((token, bucket)).or_insert((minute, 0));
-    if window.0 != minute {
-        *window = (minute, 0);
+    // A sliding minute: at most `per_min` requests in any 60 s.
+    let now_ms = crate::publish::now_ms();
+    let window = inner.windows.entry((token, bucket)).or_default();
+    while window.front().is_some_and(|&at| at <= now_ms - 60_000) {
+        window.pop_front();
     }
-    if window.1 >= per_min {
+    if window.len() >= per_min as usize {
         return Err(api_error(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limit_exceeded",
             "API rate limit exceeded",
         ));
     }
-    window.1 += 1;
+    window.push_back(now_ms);
     Ok((grant, hang_after))
 }
 
@@ -562,7 +563,13 @@ pub async fn put_chunk(
     };
     let mut expected = match checked {
         Ok(expected) => expected,
-        Err(response) => return response,
+        Err(response) => {
+            // Read the refused body first, as HTTP servers commonly do: a client still
+            // sending when the answer comes would see a reset connection instead of it.
+            let mut stream = body.into_data_stream();
+            while let Some(Ok(_)) = stream.next().await {}
+            return response;
+        }
     };
     let mut stream = body.into_data_stream();
     let mut received = 0u64;
