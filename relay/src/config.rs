@@ -418,6 +418,25 @@ chunk_size_bytes = 20000000
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let key = key();
+        let dir = tempfile::tempdir().unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/relay.example.toml");
+        let c = load_with(&[
+            ("REELSMITH_CONFIG", example),
+            ("REELSMITH_TIKTOK_CLIENT_SECRET", "s"),
+            ("REELSMITH_TOKEN_KEY", &key),
+            ("REELSMITH_SPOOL_DIR", dir.path().to_str().unwrap()),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.tiktok.client_key, "aw1234567890");
+        assert_eq!(c.allowed_origins, vec!["https://clips.example.com"]);
+        assert_eq!(c.spool_dir, dir.path());
+        assert!(c.secure_cookies);
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let key = key();
         let base = [
