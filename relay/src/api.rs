@@ -146,10 +146,19 @@ async fn callback(
     let publisher = publisher(&state)?;
     let params = query.map(|Query(q)| q).unwrap_or_default();
     let hash = session_hash(&headers);
+    let new_id = random_token(32);
     let outcome = publisher
-        .finish_authorization(hash.as_deref(), params)
+        .finish_authorization(hash.as_deref(), &sha256_hex(&new_id), params)
         .await;
-    Ok(redirect(&outcome.location(), None))
+    let cookie = (outcome.outcome == "connected").then(|| {
+        let config = publisher.config();
+        session_cookie(
+            &new_id,
+            config.session_cookie_max_age_secs,
+            config.secure_cookies,
+        )
+    });
+    Ok(redirect(&outcome.location(), cookie))
 }
 
 async fn publish(

@@ -302,10 +302,13 @@ impl Publisher {
     }
 
     /// Completes an authorization from TikTok's callback. Never fails: every outcome is a
-    /// place to send the browser back to.
+    /// place to send the browser back to. On success the connection is stored under
+    /// `new_session_hash` (the browser gets a new session id, so an id planted before the
+    /// sign-in is worth nothing after it) and the old session's publishes move with it.
     pub async fn finish_authorization(
         &self,
         session_hash: Option<&str>,
+        new_session_hash: &str,
         params: CallbackParams,
     ) -> CallbackOutcome {
         let error = |reason: &str| CallbackOutcome {
@@ -374,18 +377,22 @@ impl Publisher {
             }
         };
         let now = now_secs();
-        if let Err(e) = self
-            .store
-            .save_connection(session_hash, &tokens_from(grant, now, None), now)
-            .await
-        {
+        let saved = async {
+            self.store
+                .move_session(session_hash, new_session_hash)
+                .await?;
+            self.store
+                .save_connection(new_session_hash, &tokens_from(grant, now, None), now)
+                .await
+        };
+        if let Err(e) = saved.await {
             tracing::error!(error = %e, "callback: storing tokens");
             return back(
                 "error",
                 Some("the server could not store the connection".into()),
             );
         }
-        tracing::info!(session = log_id(session_hash), "connected");
+        tracing::info!(session = log_id(new_session_hash), "connected");
         back("connected", None)
     }
 

@@ -383,6 +383,21 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a session's publishes to a new session id and forgets its connection (which is
+    /// about to be replaced; its sealed tokens are bound to the old id).
+    pub async fn move_session(&self, from_hash: &str, to_hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE uploads SET session_hash = $1 WHERE session_hash = $2")
+            .bind(to_hash)
+            .bind(from_hash)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM connections WHERE session_hash = $1")
+            .bind(from_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Deletes the session's connection and its publishes; returns the connection that was
     /// stored (to revoke its token).
     pub async fn delete_connection(

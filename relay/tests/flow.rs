@@ -39,7 +39,7 @@ async fn connect_publish_to_inbox_and_disconnect() {
         !cookie.contains("Secure"),
         "plain http on 127.0.0.1 cannot keep a Secure cookie"
     );
-    let session = session_hash(&start.headers);
+    let planted = session_hash(&start.headers);
     let authorize = Url::parse(&start.location()).unwrap();
     assert!(authorize
         .as_str()
@@ -61,6 +61,16 @@ async fn connect_publish_to_inbox_and_disconnect() {
     assert_eq!(back.status, StatusCode::FOUND);
     let callback = browser.get(&back.location()).await;
     assert_eq!(callback.location(), "/?project=1&tiktok=connected");
+    // A new session id once signed in: one planted before the sign-in is worth nothing.
+    let session = session_hash(&callback.headers);
+    assert_ne!(session, planted);
+    assert!(h
+        .store()
+        .await
+        .connection(&planted)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(h.fake.state.stats().code_exchanges, 1);
 
     let status = browser.session().await;
@@ -411,10 +421,7 @@ async fn tokens_are_refreshed_before_they_expire_and_the_rotated_one_kept() {
     })
     .await;
     let mut browser = h.browser(0);
-    let start = browser.api_get("/api/connect").await;
-    let session = session_hash(&start.headers);
-    let back = browser.get(&start.location()).await;
-    browser.get(&back.location()).await;
+    let session = browser.connect_with_session().await;
     let store = h.store().await;
     let first = store.connection(&session).await.unwrap().unwrap();
 
@@ -453,10 +460,7 @@ async fn refresh_without_rotation_keeps_the_refresh_token() {
     })
     .await;
     let mut browser = h.browser(0);
-    let start = browser.api_get("/api/connect").await;
-    let session = session_hash(&start.headers);
-    let back = browser.get(&start.location()).await;
-    browser.get(&back.location()).await;
+    let session = browser.connect_with_session().await;
     let store = h.store().await;
     let first = store.connection(&session).await.unwrap().unwrap();
     assert_eq!(browser.session().await.json["connected"], true);
@@ -531,10 +535,7 @@ async fn concurrent_requests_refresh_once() {
 async fn a_refresh_token_tiktok_no_longer_takes_disconnects_with_a_clear_message() {
     let h = Harness::start().await;
     let mut browser = h.browser(0);
-    let start = browser.api_get("/api/connect").await;
-    let session = session_hash(&start.headers);
-    let back = browser.get(&start.location()).await;
-    browser.get(&back.location()).await;
+    let session = browser.connect_with_session().await;
     // The user removed the app in TikTok.
     h.fake.state.revoke_everything();
     let answer = browser.session().await;
@@ -561,10 +562,7 @@ async fn a_refresh_token_tiktok_no_longer_takes_disconnects_with_a_clear_message
 async fn disconnect_deletes_the_tokens_even_when_tiktok_cannot_revoke() {
     let h = Harness::start().await;
     let mut browser = h.browser(0);
-    let start = browser.api_get("/api/connect").await;
-    let session = session_hash(&start.headers);
-    let back = browser.get(&start.location()).await;
-    browser.get(&back.location()).await;
+    let session = browser.connect_with_session().await;
     h.fake
         .state
         .add_fault(Fault::new(Endpoint::Revoke, FaultKind::ServerError, 2));
@@ -583,10 +581,7 @@ async fn disconnect_deletes_the_tokens_even_when_tiktok_cannot_revoke() {
         .is_none());
     // One failure is retried: revocation then goes through.
     let mut again = h.browser(0);
-    let start = again.api_get("/api/connect").await;
-    let session = session_hash(&start.headers);
-    let back = again.get(&start.location()).await;
-    again.get(&back.location()).await;
+    let session = again.connect_with_session().await;
     h.fake
         .state
         .add_fault(Fault::new(Endpoint::Revoke, FaultKind::ServerError, 1));

@@ -234,11 +234,10 @@ impl Browser {
     /// Like `connect`, returning the session as the relay stores it (SHA-256 of the cookie).
     pub async fn connect_with_session(&mut self) -> String {
         let start = self.api_get("/api/connect").await;
-        let session = session_hash(&start.headers);
         let back = self.get(&start.location()).await;
         let done = self.get(&back.location()).await;
         assert_eq!(done.location(), "/?tiktok=connected");
-        session
+        session_hash(&done.headers)
     }
 
     pub async fn session(&mut self) -> Answer {
