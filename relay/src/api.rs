@@ -179,20 +179,34 @@ async fn upload(
     publish_id: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, AppError> {
-    let publisher = publisher(&state)?;
+    let publisher = state.publishing.clone().ok_or(AppError::NotConfigured)?;
     let Path(publish_id) = publish_id.map_err(bad_path)?;
-    let hash = session_hash(&headers)
-        .ok_or_else(|| AppError::NotConnected("Connect TikTok first.".into()))?;
+    // Checked by the publisher, which reads the rest of a refused body before answering.
+    let hash = session_hash(&headers);
     let content_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let done = publisher
-        .upload(&hash, &publish_id, content_length, content_type, body)
-        .await?;
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    // A task of its own: when the browser drops the connection, hyper drops this handler,
+    // but the upload must still record the chunks TikTok confirmed and let go of its claim,
+    // so that the next PUT resumes at once.
+    let done = tokio::spawn(async move {
+        publisher
+            .upload(
+                hash.as_deref(),
+                &publish_id,
+                content_length,
+                content_type.as_deref(),
+                body,
+            )
+            .await
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("the upload task failed: {e}")))??;
     Ok(Json(done).into_response())
 }
 

@@ -464,46 +464,22 @@ impl Publisher {
         }
     }
 
+    /// Refreshes with the lease held. Runs as a task of its own: if the browser goes away
+    /// mid-request, the refresh still finishes and is stored — with rotation, a refresh that
+    /// TikTok did but the relay dropped would leave only a dead refresh token.
     async fn refresh_holding_lease(
         &self,
         session_hash: &str,
         conn: Connection,
     ) -> Result<Connection, AppError> {
-        match self.tiktok.refresh(&conn.refresh_token).await {
-            Ok(grant) => {
-                let now = now_secs();
-                let rotated = grant.refresh_token != conn.refresh_token;
-                let tokens = tokens_from(grant, now, Some(&conn.scope));
-                if !self
-                    .store
-                    .store_refreshed(session_hash, conn.token_version, &tokens, now)
-                    .await?
-                {
-                    // Disconnected meanwhile.
-                    return Err(not_connected());
-                }
-                tracing::info!(
-                    session = log_id(session_hash),
-                    rotated,
-                    "access token refreshed"
-                );
-                self.connection(session_hash).await
-            }
-            Err(TikTokError::Rejected { code, .. }) if code == "invalid_grant" => {
-                tracing::info!(
-                    session = log_id(session_hash),
-                    "refresh token refused; disconnecting"
-                );
-                self.store.delete_connection(session_hash).await?;
-                Err(AppError::NotConnected(
-                    "TikTok ended the connection: connect TikTok again.".into(),
-                ))
-            }
-            Err(e) => {
-                self.store.release_refresh(session_hash).await?;
-                Err(AppError::from_tiktok(e, true))
-            }
-        }
+        let (tiktok, store, session_hash) = (
+            self.tiktok.clone(),
+            self.store.clone(),
+            session_hash.to_string(),
+        );
+        tokio::spawn(async move { refresh_and_store(&tiktok, &store, &session_hash, conn).await })
+            .await
+            .unwrap_or_else(|e| Err(AppError::Internal(format!("the refresh task failed: {e}"))))
     }
 
     /// Runs a TikTok call with a fresh access token; if TikTok says the token is invalid,
@@ -727,22 +703,26 @@ impl Publisher {
     /// gets the answer rather than a reset connection.
     pub async fn upload(
         &self,
-        session_hash: &str,
+        session_hash: Option<&str>,
         publish_id: &str,
         content_length: Option<u64>,
         content_type: Option<&str>,
         body: Body,
     ) -> Result<UploadDone, AppError> {
         let mut incoming = upload::Incoming::new(body, content_length.unwrap_or(0));
-        let result = self
-            .upload_from(
-                session_hash,
-                publish_id,
-                content_length,
-                content_type,
-                &mut incoming,
-            )
-            .await;
+        let result = match session_hash {
+            Some(session_hash) => {
+                self.upload_from(
+                    session_hash,
+                    publish_id,
+                    content_length,
+                    content_type,
+                    &mut incoming,
+                )
+                .await
+            }
+            None => Err(not_connected()),
+        };
         if result.is_err() {
             incoming.drain(self.config.chunk_stall_timeout).await;
         }
@@ -911,6 +891,51 @@ impl Publisher {
             connected: false,
             revoked_at_tiktok: revoked.is_ok(),
         })
+    }
+}
+
+async fn refresh_and_store(
+    tiktok: &TikTok,
+    store: &Store,
+    session_hash: &str,
+    conn: Connection,
+) -> Result<Connection, AppError> {
+    match tiktok.refresh(&conn.refresh_token).await {
+        Ok(grant) => {
+            let now = now_secs();
+            let rotated = grant.refresh_token != conn.refresh_token;
+            let tokens = tokens_from(grant, now, Some(&conn.scope));
+            if !store
+                .store_refreshed(session_hash, conn.token_version, &tokens, now)
+                .await?
+            {
+                // Disconnected meanwhile.
+                return Err(not_connected());
+            }
+            tracing::info!(
+                session = log_id(session_hash),
+                rotated,
+                "access token refreshed"
+            );
+            store
+                .connection(session_hash)
+                .await?
+                .ok_or_else(not_connected)
+        }
+        Err(TikTokError::Rejected { code, .. }) if code == "invalid_grant" => {
+            tracing::info!(
+                session = log_id(session_hash),
+                "refresh token refused; disconnecting"
+            );
+            store.delete_connection(session_hash).await?;
+            Err(AppError::NotConnected(
+                "TikTok ended the connection: connect TikTok again.".into(),
+            ))
+        }
+        Err(e) => {
+            store.release_refresh(session_hash).await?;
+            Err(AppError::from_tiktok(e, true))
+        }
     }
 }
 
