@@ -11,6 +11,7 @@ pub mod export;
 pub mod model_store;
 pub mod player;
 pub mod project_store;
+pub mod publish;
 pub mod sound;
 pub mod transcriber;
 pub mod worker_client;
@@ -594,6 +595,7 @@ fn App() -> impl IntoView {
     );
     let info = editor.info;
     let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
+    let exported = RwSignal::new_local(None::<publish::Exported>);
     let duration_secs = move || {
         secs_from_micros(info.with_untracked(|i| i.as_ref().map_or(0, |i| i.duration_micros)))
     };
@@ -680,7 +682,8 @@ fn App() -> impl IntoView {
             <TranscriptPanel editor=editor.clone() />
             <SuggestionsPanel edits=editor.edits loudness=editor.transcription.loudness />
             <ClipsPanel edits=editor.edits loudness=editor.transcription.loudness time_micros=editor.time_micros />
-            <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) />
+            <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) exported=exported />
+            <publish::PublishPanel exported=exported />
             <MediaDetails info=editor.info name=editor.file_name />
             <section class="project">
                 <button data-testid="export-project" on:click={

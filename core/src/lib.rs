@@ -14,6 +14,7 @@ pub mod mp4;
 pub mod mux;
 pub mod pixels;
 pub mod protocol;
+pub mod publish_api;
 pub mod resample;
 pub mod source;
 pub mod subtitles;

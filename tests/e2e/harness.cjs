@@ -6,23 +6,25 @@ const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 
-/** Starts the relay binary serving `dist`; resolves to { url, process }. `env` adds to its
- * environment (e.g. REELSMITH_MODELS, the folder of speech models it serves). */
+/** Starts the relay binary serving `dist`; resolves to { url, fakeUrl, process }. `env` adds
+ * to its environment (e.g. REELSMITH_MODELS, the folder of speech models it serves;
+ * REELSMITH_TIKTOK_FAKE=1 for the demo mode, whose fake TikTok's address is `fakeUrl`). */
 async function startRelay(relayBin, dist, env = {}) {
   const child = spawn(relayBin, [], {
     env: { ...process.env, REELSMITH_ADDR: '127.0.0.1:0', REELSMITH_DIST: dist, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let out = '';
   const url = await new Promise((resolve, reject) => {
-    let out = '';
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      const m = out.match(/running at (http:\/\/\S+)/);
+      const m = out.match(/Reelsmith is running at (http:\/\/\S+)/);
       if (m) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`relay exited with ${code}`)));
   });
-  return { url, process: child };
+  const fake = out.match(/Fake TikTok \(demo\) at (http:\/\/\S+)/);
+  return { url, fakeUrl: fake && fake[1], process: child };
 }
 
 /** A headless Chromium context with a fresh user-data dir. */
@@ -46,6 +48,7 @@ function relayAndBrowser(env = () => ({})) {
     const started = await startRelay(process.env.RELAY_BIN, process.env.REELSMITH_DIST, env());
     suite.relay = started.process;
     suite.url = started.url;
+    suite.fakeUrl = started.fakeUrl;
     suite.context = await launchBrowser();
   });
   after(async () => {

@@ -40,6 +40,10 @@ pub struct ExportJob {
     pub size: OutputSize,
     /// The name the temporary file gets in the origin-private file system.
     pub scratch_name: String,
+    /// Decoded pictures go to the encoder as they are (no crop, scale or captions): the
+    /// transcode ceiling the export benchmark compares against (`?export=direct`).
+    #[serde(default)]
+    pub direct_frames: bool,
 }
 
 /// What the worker tells the page.

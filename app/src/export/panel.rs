@@ -12,7 +12,7 @@ use reelsmith_core::export::{
     choose_format, file_stem, output_fps, subtitles, FormatChoice, OutputFormat, OutputSize,
     Timeline,
 };
-use reelsmith_core::media::MediaInfo;
+use reelsmith_core::media::{secs_from_micros, MediaInfo};
 use reelsmith_core::subtitles::{to_srt, to_vtt};
 use reelsmith_core::transcript::Word;
 use wasm_bindgen::prelude::*;
@@ -21,6 +21,7 @@ use super::{job_message, ExportEvent, ExportJob, EXPORT_WORKER_URL};
 use crate::blob_source::js_error_text;
 use crate::editing::{is_cut, Edits};
 use crate::player::Player;
+use crate::publish::Exported;
 
 /// Where an export stands, as the panel shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +87,15 @@ fn revoke(state: &ExportState) {
     }
 }
 
+/// `?export=direct`: the benchmark's transcode ceiling (see `ExportJob::direct_frames`).
+fn direct_frames_requested() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .and_then(|p| p.get("export"))
+        .is_some_and(|v| v == "direct")
+}
+
 fn progress_text(frames_done: usize, frames_total: usize, fps: f64) -> String {
     let left = if fps > 0.0 && frames_done > 0 {
         format!(
@@ -104,6 +114,8 @@ pub fn ExportPanel(
     info: RwSignal<Option<MediaInfo>>,
     /// The open video (its file is what is exported).
     player: StoredValue<Rc<RefCell<Option<Rc<Player>>>>, LocalStorage>,
+    /// The finished file, for the Publish dialog.
+    exported: RwSignal<Option<Exported>, LocalStorage>,
 ) -> impl IntoView {
     let state = RwSignal::new(ExportState::Idle);
     let wanted = RwSignal::new(None::<OutputFormat>);
@@ -145,6 +157,8 @@ pub fn ExportPanel(
             )
         });
         let timeline = Timeline::new(&clip.kept(), fps);
+        let total_micros = timeline.total_micros();
+        exported.set(None);
         let all_words = edits
             .project
             .with_untracked(|p| p.words().into_iter().cloned().collect::<Vec<Word>>());
@@ -161,6 +175,7 @@ pub fn ExportPanel(
             sound,
             size: size.get_untracked(),
             scratch_name: format!("export-{}-{id}.part", js_sys::Date::now() as u64),
+            direct_frames: direct_frames_requested(),
         };
         let message = match job_message(&job, &blob) {
             Ok(m) => m,
@@ -217,10 +232,19 @@ pub fn ExportPanel(
                         frames,
                         millis,
                     } => {
-                        let url = js_sys::Reflect::get(&data, &"blob".into())
+                        let blob = js_sys::Reflect::get(&data, &"blob".into())
                             .ok()
-                            .and_then(|b| b.dyn_into::<web_sys::Blob>().ok())
-                            .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok());
+                            .and_then(|b| b.dyn_into::<web_sys::Blob>().ok());
+                        let url = blob
+                            .as_ref()
+                            .and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok());
+                        if let Some(blob) = blob {
+                            exported.set(Some(Exported {
+                                blob,
+                                name: name.clone(),
+                                duration_secs: secs_from_micros(total_micros),
+                            }));
+                        }
                         let subtitles = (
                             object_url(&[&srt], "application/x-subrip"),
                             object_url(&[&vtt], "text/vtt"),
@@ -320,7 +344,7 @@ pub fn ExportPanel(
                 ExportState::Done { url, name, bytes, frames, secs, srt, vtt } => {
                     let stem = name.rsplit_once('.').map_or(name.clone(), |(s, _)| s.to_string());
                     view! {
-                        <p class="status" data-testid="export-done" data-frames=frames.to_string() data-bytes=bytes.to_string()>
+                        <p class="status" data-testid="export-done" data-frames=frames.to_string() data-bytes=bytes.to_string() data-millis=format!("{:.0}", secs * 1000.0)>
                             {format!("Done: {frames} frames in {secs:.1} s ({:.1} MB). ", bytes as f64 / 1e6)}
                             <a data-testid="export-download" href=url download=name.clone()>{format!("Download {name}")}</a>
                             " · Subtitles: "

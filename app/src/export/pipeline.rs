@@ -341,6 +341,22 @@ impl Video<'_> {
             &init,
         )
         .map_err(|e| js_error_text(&e))?;
+        self.encode(k, frame).await
+    }
+
+    /// Encodes output frame `k` straight from the decoded picture: no copy, crop, scale or
+    /// captions. Only the benchmark's transcode ceiling takes this path (`direct_frames`).
+    async fn emit_direct(&mut self, k: usize, decoded: &VideoFrame) -> Result<(), String> {
+        let init = web_sys::VideoFrameInit::new();
+        init.set_timestamp_f64(self.timeline.frame_micros(k) as f64);
+        init.set_duration_f64(self.timeline.frame_duration_micros(k) as f64);
+        let frame = web_sys::VideoFrame::new_with_video_frame_and_video_frame_init(decoded, &init)
+            .map_err(|e| js_error_text(&e))?;
+        self.encode(k, frame).await
+    }
+
+    /// Hands `frame` (closed here) to the encoder and waits while its queue is full.
+    async fn encode(&mut self, k: usize, frame: web_sys::VideoFrame) -> Result<(), String> {
         let options = web_sys::VideoEncoderEncodeOptions::new();
         options.set_key_frame(k.is_multiple_of(self.keyframe_every));
         let encoded = self.encoder.inner.encode_with_options(&frame, &options);
@@ -399,11 +415,15 @@ impl Video<'_> {
             if stretch != i || before.is_some_and(|b| sample >= b) {
                 break;
             }
-            if shown.planes.is_none() {
-                shown.planes = Some(copy_planes(&shown.frame, &self.scratch).await?);
-            }
-            if let Some(planes) = shown.planes.as_ref() {
-                self.emit(self.next, planes, src).await?;
+            if self.job.direct_frames {
+                self.emit_direct(self.next, &shown.frame).await?;
+            } else {
+                if shown.planes.is_none() {
+                    shown.planes = Some(copy_planes(&shown.frame, &self.scratch).await?);
+                }
+                if let Some(planes) = shown.planes.as_ref() {
+                    self.emit(self.next, planes, src).await?;
+                }
             }
             self.next += 1;
         }
@@ -520,6 +540,12 @@ pub async fn run(
         return Err("The clip is empty: nothing is left between its in and out points.".into());
     }
     let (width, height) = output_dimensions(job.clip.reframe.aspect, job.size);
+    if job.direct_frames && (video.width, video.height) != (width, height) {
+        return Err(format!(
+            "Direct frames need a source of the output size ({width}×{height}), not {}×{}.",
+            video.width, video.height
+        ));
+    }
     let codec = video_codec(job.format, width, height, fps);
     let bitrate = video_bitrate(job.format, width, height, fps);
     let encoder = Encoder::new(&codec, width, height, fps, bitrate).await?;
