@@ -8,6 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use reelsmith_core::publish_api::{ApiError, ErrorEnvelope};
+
 use crate::tiktok::TikTokError;
 
 #[derive(Debug, thiserror::Error)]
@@ -190,15 +192,15 @@ impl IntoResponse for AppError {
             AppError::TikTokRejected { tiktok_code, .. } => Some(tiktok_code.clone()),
             _ => None,
         };
-        let body = serde_json::json!({
-            "error": {
-                "code": self.code(),
-                "message": self.to_string(),
-                "retryable": self.retryable(),
-                "tiktok_code": tiktok_code,
-                "retry_after_secs": retry_after_secs,
-            }
-        });
+        let body = ErrorEnvelope {
+            error: ApiError {
+                code: self.code().to_string(),
+                message: self.to_string(),
+                retryable: self.retryable(),
+                tiktok_code,
+                retry_after_secs,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         if let Some(secs) = retry_after_secs {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use reqwest::Url;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::chunks;
 use crate::config::PublishConfig;
@@ -51,95 +51,11 @@ pub fn log_id(session_hash: &str) -> &str {
     session_hash.get(..8).unwrap_or(session_hash)
 }
 
-/// `GET /api/session`.
-#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct SessionStatus {
-    pub configured: bool,
-    pub connected: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<Creator>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub privacy_level_options: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment_disabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duet_disabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stitch_disabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_video_post_duration_secs: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inbox_allowed: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direct_allowed: Option<bool>,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct Creator {
-    pub nickname: String,
-    pub username: String,
-    pub avatar_url: String,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Inbox,
-    Direct,
-}
-
-/// `POST /api/publish`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublishRequest {
-    pub mode: Mode,
-    pub video_size_bytes: u64,
-    pub content_type: String,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub privacy_level: Option<String>,
-    #[serde(default)]
-    pub disable_comment: bool,
-    #[serde(default)]
-    pub disable_duet: bool,
-    #[serde(default)]
-    pub disable_stitch: bool,
-    #[serde(default)]
-    pub video_cover_timestamp_ms: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PublishStarted {
-    pub publish_id: String,
-    pub upload_path: String,
-    pub video_size_bytes: u64,
-    pub chunk_size_bytes: u64,
-    pub total_chunk_count: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct UploadDone {
-    pub publish_id: String,
-    pub uploaded_bytes: u64,
-    pub total_chunk_count: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StatusReply {
-    pub publish_id: String,
-    pub status: String,
-    pub done: bool,
-    pub fail_reason: Option<String>,
-    pub uploaded_bytes: Option<u64>,
-    pub post_ids: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct DisconnectReply {
-    pub connected: bool,
-    pub revoked_at_tiktok: bool,
-}
+// The JSON the editor reads: one definition for both sides.
+pub use reelsmith_core::publish_api::{
+    Creator, DisconnectReply, Mode, PublishRequest, PublishStarted, SessionStatus, StatusReply,
+    UploadDone,
+};
 
 /// What TikTok sent back to `/api/callback`.
 #[derive(Debug, Default, Deserialize)]
