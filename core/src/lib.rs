@@ -8,6 +8,7 @@ pub mod chunk;
 pub mod clips;
 pub mod demux;
 pub mod edit;
+pub mod embed;
 pub mod export;
 pub mod media;
 pub mod mp4;
