@@ -1,6 +1,8 @@
 //! The relay's settings: an optional TOML file (`REELSMITH_CONFIG`, see
 //! `relay/relay.example.toml`) overridden by the environment (names in relay/API.md). Without a
-//! TikTok client key and secret publishing is off and the relay only serves the editor.
+//! TikTok client key and secret publishing is off and the relay only serves the editor. The
+//! origins allowed to embed the editor ([`partner_origins`]) are read apart from publishing:
+//! a relay serves the widget with or without TikTok credentials.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -170,11 +172,50 @@ struct FileTikTok {
 #[serde(deny_unknown_fields)]
 struct FileRelay {
     allowed_origins: Option<Vec<String>>,
+    /// Exact origins whose pages may embed the editor (`/embed.js`, `/embed`).
+    partner_origins: Option<Vec<String>>,
     database_url: Option<String>,
     /// A file holding the base64 token key (e.g. a systemd credential), instead of the variable.
     token_key_file: Option<PathBuf>,
     spool_dir: Option<PathBuf>,
     chunk_size_bytes: Option<u64>,
+}
+
+/// The settings file named by `REELSMITH_CONFIG`, or nothing set.
+fn read_file(env: &dyn Fn(&str) -> Option<String>) -> Result<FileConfig, ConfigError> {
+    match env("REELSMITH_CONFIG") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("cannot read REELSMITH_CONFIG {path}: {e}")))?;
+            toml::from_str(&text).map_err(|e| ConfigError(format!("{path}: {e}")))
+        }
+        None => Ok(FileConfig::default()),
+    }
+}
+
+/// The origins whose pages may embed the editor: `REELSMITH_PARTNER_ORIGINS` (comma-separated)
+/// or else the file's `[relay] partner_origins`; none by default, so no page can frame it.
+/// Each must be an origin exactly as browsers write it (`https://partner.example`): the relay
+/// and the editor compare it with what the browser reports, byte for byte.
+pub fn partner_origins(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let listed: Vec<String> =
+        match env("REELSMITH_PARTNER_ORIGINS").filter(|v| !v.trim().is_empty()) {
+            Some(list) => list.split(',').map(|o| o.trim().to_string()).collect(),
+            None => read_file(env)?.relay.partner_origins.unwrap_or_default(),
+        };
+    let mut origins: Vec<String> = Vec::new();
+    for origin in listed.into_iter().filter(|o| !o.is_empty()) {
+        if !reelsmith_core::embed::is_origin(&origin) {
+            return Err(ConfigError(format!(
+                "REELSMITH_PARTNER_ORIGINS: {origin:?} is not an origin as browsers write it \
+                 (scheme://host[:port] in lowercase, no path or trailing slash, no default port)"
+            )));
+        }
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 /// Reads the settings. `env` looks a variable up (the process environment in `main`, a map in
@@ -183,14 +224,7 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
     relay_addr: &str,
 ) -> Result<Option<PublishConfig>, ConfigError> {
-    let file: FileConfig = match env("REELSMITH_CONFIG") {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("cannot read REELSMITH_CONFIG {path}: {e}")))?;
-            toml::from_str(&text).map_err(|e| ConfigError(format!("{path}: {e}")))?
-        }
-        None => FileConfig::default(),
-    };
+    let file = read_file(env)?;
     let pick =
         |var: &str, from_file: Option<String>| env(var).filter(|v| !v.is_empty()).or(from_file);
     let client_key = pick("REELSMITH_TIKTOK_CLIENT_KEY", file.tiktok.client_key);
@@ -434,6 +468,60 @@ chunk_size_bytes = 20000000
         assert_eq!(c.allowed_origins, vec!["https://clips.example.com"]);
         assert_eq!(c.spool_dir, dir.path());
         assert!(c.secure_cookies);
+        let partners = partner_origins(&|k| (k == "REELSMITH_CONFIG").then(|| example.to_string()));
+        assert_eq!(partners.unwrap(), vec!["https://shop.example.com"]);
+    }
+
+    #[test]
+    fn partner_origins_come_from_the_environment_or_the_file_and_must_be_exact() {
+        let origins = |vars: &[(&str, &str)]| {
+            let map: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            partner_origins(&|k| map.get(k).cloned())
+        };
+        assert!(origins(&[]).unwrap().is_empty());
+        assert_eq!(
+            origins(&[(
+                "REELSMITH_PARTNER_ORIGINS",
+                "https://a.example, http://127.0.0.1:5000,https://a.example"
+            )])
+            .unwrap(),
+            vec!["https://a.example", "http://127.0.0.1:5000"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            "[relay]\npartner_origins = [\"https://shop.example\"]\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        assert_eq!(
+            origins(&[("REELSMITH_CONFIG", file)]).unwrap(),
+            vec!["https://shop.example"]
+        );
+        assert_eq!(
+            origins(&[
+                ("REELSMITH_CONFIG", file),
+                ("REELSMITH_PARTNER_ORIGINS", "https://b.example")
+            ])
+            .unwrap(),
+            vec!["https://b.example"]
+        );
+        for bad in [
+            "https://a.example/",
+            "*",
+            "https://A.example",
+            "a.example",
+            "https://a.example:443",
+        ] {
+            let err = origins(&[("REELSMITH_PARTNER_ORIGINS", bad)])
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("is not an origin"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! and a strict Content-Security-Policy, the speech model files the editor downloads once and
 //! keeps in the browser (`/models/<name>/…`, listed with their SHA-256 in `manifest.json`),
 //! and, when TikTok credentials are configured, the publish API under `/api` (relay/API.md).
+//! For partner sites it serves `/embed.js` and the embeddable editor at `/embed` ([`embed`]).
 //! Build the router with [`app`]; tests drive it without a socket.
 
 pub mod api;
 pub mod chunks;
 pub mod config;
 pub mod crypto;
+pub mod embed;
 pub mod error;
 pub mod fake;
 pub mod publish;
@@ -41,7 +43,11 @@ pub use publish::Publisher;
 pub struct AppState {
     pub dist: PathBuf,
     index_html: String,
+    /// The inline start-up script's hash, in CSP source form.
+    script_hashes: String,
     csp: String,
+    /// Exact origins allowed to frame the editor (`/embed?parent=…`).
+    partners: Vec<String>,
     /// Speech models found under the models directory, by name, with their folders.
     models: BTreeMap<String, (PathBuf, ModelManifest)>,
     /// Publishing to TikTok; `None` when no credentials are configured.
@@ -54,11 +60,14 @@ impl AppState {
         let dist = dist.as_ref().to_path_buf();
         let index_html = std::fs::read_to_string(dist.join("index.html"))
             .map_err(|_| AppError::NotBuilt(dist.clone()))?;
-        let csp = content_security_policy(&index_html);
+        let script_hashes = inline_script_hashes(&index_html).join(" ");
+        let csp = policy(&script_hashes, "'self'", "'none'");
         Ok(Self {
             dist,
             index_html,
+            script_hashes,
             csp,
+            partners: Vec::new(),
             models: BTreeMap::new(),
             publishing: None,
         })
@@ -91,6 +100,23 @@ impl AppState {
     pub fn with_publishing(mut self, publisher: Publisher) -> Self {
         self.publishing = Some(Arc::new(publisher));
         self
+    }
+
+    /// Lets pages of these origins embed the editor (exact origins, `config::partner_origins`).
+    pub fn with_partners(mut self, origins: Vec<String>) -> Self {
+        self.partners = origins;
+        self
+    }
+
+    /// The origins that may embed the editor.
+    pub fn partners(&self) -> &[String] {
+        &self.partners
+    }
+
+    /// The embedded editor's policy for one partner: framed by that origin only, and allowed
+    /// to fetch from it (a video the partner names by URL); otherwise the editor's own.
+    fn embedded_csp(&self, partner: &str) -> String {
+        policy(&self.script_hashes, &format!("'self' {partner}"), partner)
     }
 
     /// Names of the models served.
@@ -161,13 +187,21 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
 }
 
 /// The editor's policy: everything from its own origin, WebAssembly allowed to compile,
-/// no inline code but the start-up script, no framing (embedding comes with its own policy).
+/// no inline code but the start-up script, no framing (the embedded editor has its own
+/// policy: `frame-ancestors` its partner).
 pub fn content_security_policy(index_html: &str) -> String {
-    let scripts = inline_script_hashes(index_html).join(" ");
+    policy(
+        &inline_script_hashes(index_html).join(" "),
+        "'self'",
+        "'none'",
+    )
+}
+
+fn policy(scripts: &str, connect: &str, frame_ancestors: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {scripts}; worker-src 'self'; \
-         style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src {connect}; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }
 
@@ -220,7 +254,8 @@ async fn model_file(
     Ok(response)
 }
 
-/// Isolation and safety headers on every response.
+/// Isolation and safety headers on every response: COOP/COEP except on the embedded editor
+/// page; CORP and the CSP unless the route set its own (`/embed.js`, `/embed`).
 async fn security_headers(
     State(state): State<Arc<AppState>>,
     request: Request<Body>,
@@ -228,19 +263,30 @@ async fn security_headers(
 ) -> Response {
     let path = request.uri().path().to_string();
     let mut response = next.run(request).await;
+    let embeddable = response.extensions().get::<embed::Embeddable>().is_some();
     let headers = response.headers_mut();
-    let fixed = [
-        ("cross-origin-opener-policy", "same-origin"),
-        ("cross-origin-embedder-policy", "require-corp"),
-        ("cross-origin-resource-policy", "same-origin"),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
+    if !embeddable {
+        headers.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
+        headers.insert(
+            "cross-origin-embedder-policy",
+            HeaderValue::from_static("require-corp"),
+        );
     }
-    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    headers
+        .entry("cross-origin-resource-policy")
+        .or_insert(HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(csp) = HeaderValue::from_str(&state.csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
     }
     // trunk names built assets by content hash: they never change under the same name.
     let hashed = path
@@ -264,6 +310,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes(&state))
         .route("/", get(index))
         .route("/index.html", get(index))
+        .route("/embed.js", get(embed::script))
+        .route(reelsmith_core::embed::EMBED_PATH, get(embed::page))
         .route("/models/{name}/manifest.json", get(model_manifest))
         .route("/models/{name}/{file}", get(model_file))
         .fallback_service(files)
@@ -327,6 +375,108 @@ mod tests {
         assert_eq!(h["cache-control"], "no-cache");
         let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
         assert_eq!(body, PAGE.as_bytes());
+    }
+
+    fn csp(response: &Response) -> &str {
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+    }
+
+    fn with_partners() -> (tempfile::TempDir, Router) {
+        let dir = dist();
+        let state = AppState::load(dir.path()).unwrap().with_partners(vec![
+            "http://127.0.0.1:5000".into(),
+            "https://shop.example".into(),
+        ]);
+        (dir, app(state))
+    }
+
+    #[tokio::test]
+    async fn the_embedded_editor_may_be_framed_by_the_partner_it_names_only() {
+        let (_dir, router) = with_partners();
+        let response = get(router, "/embed?parent=http%3A%2F%2F127.0.0.1%3A5000").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let policy = csp(&response);
+        assert!(
+            policy.ends_with("; frame-ancestors http://127.0.0.1:5000"),
+            "{policy}"
+        );
+        assert!(policy.contains("connect-src 'self' http://127.0.0.1:5000;"));
+        // The other partner may not frame this page: it is the first one's.
+        assert!(!policy.contains("shop.example"));
+        // The rest stays as strict as the standalone editor's.
+        assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
+        assert!(policy.contains("default-src 'self'"));
+        assert!(!policy.contains("unsafe-inline"));
+        let h = response.headers();
+        assert!(!h.contains_key("cross-origin-opener-policy"));
+        assert!(!h.contains_key("cross-origin-embedder-policy"));
+        assert_eq!(h["content-type"], "text/html; charset=utf-8");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(body, PAGE.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_page_not_on_the_list_gets_a_refusal_no_page_may_frame() {
+        let (_dir, router) = with_partners();
+        for path in [
+            "/embed",
+            "/embed?parent=http%3A%2F%2Fevil.example",
+            // Near misses: a prefix, another port, a trailing slash, the wrong case.
+            "/embed?parent=http%3A%2F%2F127.0.0.1%3A5000.evil.example",
+            "/embed?parent=http%3A%2F%2F127.0.0.1%3A50000",
+            "/embed?parent=https%3A%2F%2Fshop.example%2F",
+            "/embed?parent=https%3A%2F%2FSHOP.example",
+            "/embed?parent=*",
+        ] {
+            let response = get(router.clone(), path).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+            assert!(csp(&response).ends_with("frame-ancestors 'none'"), "{path}");
+            let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            assert!(text.contains("REELSMITH_PARTNER_ORIGINS"), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_partners_nothing_may_frame_the_editor() {
+        let dir = dist();
+        let router = app(AppState::load(dir.path()).unwrap());
+        let response = get(router, "/embed?parent=http%3A%2F%2F127.0.0.1%3A5000").await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(csp(&response).ends_with("frame-ancestors 'none'"));
+    }
+
+    #[tokio::test]
+    async fn the_standalone_editor_stays_isolated_and_unframeable_with_partners_listed() {
+        let (_dir, router) = with_partners();
+        for path in ["/", "/index.html", "/reelsmith-app-0123abcd_bg.wasm"] {
+            let response = get(router.clone(), path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let h = response.headers();
+            assert_eq!(h["cross-origin-opener-policy"], "same-origin", "{path}");
+            assert_eq!(h["cross-origin-embedder-policy"], "require-corp", "{path}");
+            assert_eq!(h["cross-origin-resource-policy"], "same-origin", "{path}");
+            let policy = csp(&response);
+            assert!(policy.ends_with("frame-ancestors 'none'"), "{path}");
+            assert!(policy.contains("connect-src 'self';"), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn embed_js_is_served_as_javascript_any_origin_may_load() {
+        let (_dir, router) = with_partners();
+        let response = get(router, "/embed.js").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let h = response.headers();
+        assert_eq!(h["content-type"], "text/javascript; charset=utf-8");
+        assert_eq!(h["cross-origin-resource-policy"], "cross-origin");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["cache-control"], "no-cache");
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(body, embed::EMBED_JS.as_bytes());
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! `reelsmith-relay`: serves the editor on REELSMITH_ADDR (default 127.0.0.1:8080) from
 //! REELSMITH_DIST (default `dist`), the speech models found under REELSMITH_MODELS (default
 //! `~/.cache/reelsmith/models`, where `scripts/prepare-model.sh` puts them), and the publish
-//! API when TikTok credentials are configured (relay/API.md lists the settings). With
+//! API when TikTok credentials are configured (relay/API.md lists the settings), and the
+//! embeddable editor to the partner origins in REELSMITH_PARTNER_ORIGINS. With
 //! `REELSMITH_TIKTOK_FAKE=1` it starts the fake TikTok beside itself and publishes there.
 
 use std::process::ExitCode;
@@ -85,6 +86,18 @@ async fn main() -> ExitCode {
         Ok(state) => state,
         Err(e) => return fail(e),
     };
+    match config::partner_origins(&env) {
+        Ok(partners) => {
+            if !partners.is_empty() {
+                eprintln!(
+                    "reelsmith-relay: pages of {} may embed the editor (/embed.js)",
+                    partners.join(", ")
+                );
+            }
+            state = state.with_partners(partners);
+        }
+        Err(e) => return fail(e),
+    }
     if state.model_names().is_empty() {
         eprintln!(
             "reelsmith-relay: no speech model in {models}; transcription will say so (run scripts/prepare-model.sh)"
