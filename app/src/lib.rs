@@ -7,6 +7,7 @@
 pub mod blob_source;
 pub mod caption_draw;
 pub mod editing;
+pub mod embed;
 pub mod export;
 pub mod model_store;
 pub mod player;
@@ -596,6 +597,7 @@ fn App() -> impl IntoView {
     let info = editor.info;
     let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
     let exported = RwSignal::new_local(None::<publish::Exported>);
+    embed::connect(&editor, exported);
     let duration_secs = move || {
         secs_from_micros(info.with_untracked(|i| i.as_ref().map_or(0, |i| i.duration_micros)))
     };
@@ -704,6 +706,7 @@ fn App() -> impl IntoView {
             <SettingsPanel state=editor.transcription />
         </main>
         <footer>
+            <embed::ModeStatus />
             <span data-testid="isolation">
                 {if isolated { "Cross-origin isolated" } else { "Not cross-origin isolated" }}
             </span>

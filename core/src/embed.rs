@@ -189,6 +189,8 @@ pub enum ErrorCode {
     OpenFailed,
     TranscriptionFailed,
     ExportFailed,
+    /// Something else the editor shows as an error (e.g. a video it cannot decode further).
+    Editor,
 }
 
 /// A refused command: answered with an `error` carrying its id when it had one.
