@@ -123,7 +123,12 @@ fn warn(text: &str) {
 
 /// The editor's side of the protocol, when embedded: listens to the partner and reports to it.
 /// Call once from the editor's component.
-pub(crate) fn connect(editor: &Editor, exported: RwSignal<Option<Exported>, LocalStorage>) {
+pub(crate) fn connect(
+    editor: &Editor,
+    exported: RwSignal<Option<Exported>, LocalStorage>,
+    published: RwSignal<Option<String>>,
+    export_failed: RwSignal<Option<String>>,
+) {
     let Mode::Embedded { partner } = mode() else {
         return;
     };
@@ -144,7 +149,7 @@ pub(crate) fn connect(editor: &Editor, exported: RwSignal<Option<Exported>, Loca
         pending_template: RefCell::new(None),
     });
     listen(&link);
-    report(&link, exported);
+    report(&link, exported, published, export_failed);
 }
 
 /// What the handlers share.
@@ -310,7 +315,12 @@ async fn fetch_video(url: &str, partner: &str) -> Result<web_sys::Blob, String> 
 }
 
 /// Effects that tell the partner what happened in the editor.
-fn report(link: &Rc<Link>, exported: RwSignal<Option<Exported>, LocalStorage>) {
+fn report(
+    link: &Rc<Link>,
+    exported: RwSignal<Option<Exported>, LocalStorage>,
+    published: RwSignal<Option<String>>,
+    export_failed: RwSignal<Option<String>>,
+) {
     let editor = link.editor.clone();
     // First, once the editor is on the page: ready.
     {
@@ -411,52 +421,23 @@ fn report(link: &Rc<Link>, exported: RwSignal<Option<Exported>, LocalStorage>) {
             }
         });
     }
-    watch_outcomes(link);
-}
-
-/// The Publish dialog and the export panel keep their outcome to themselves (publish.rs and
-/// export/ expose no hook); the lines they show for it (`publish-done`, `export-error`, the
-/// test ids the end-to-end tests rely on too) are watched instead. Each new line is one event.
-fn watch_outcomes(link: &Rc<Link>) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let Some(body) = document.body() else {
-        return;
-    };
-    let seen: RefCell<[Option<web_sys::Element>; 2]> = RefCell::new([None, None]);
-    let link = Rc::clone(link);
-    let on_change = Closure::<dyn FnMut()>::new(move || {
-        let lines = ["[data-testid=publish-done]", "[data-testid=export-error]"];
-        for (i, selector) in lines.iter().enumerate() {
-            let Ok(Some(line)) = document.query_selector(selector) else {
-                continue;
-            };
-            if seen.borrow()[i].as_ref() == Some(&line) {
-                continue;
+    // A publish finished; an export failed.
+    {
+        let link = Rc::clone(link);
+        Effect::new(move |_| {
+            if let Some(message) = published.get() {
+                link.partner.post(&Event::PublishDone { message });
             }
-            let message = line.text_content().unwrap_or_default();
-            seen.borrow_mut()[i] = Some(line);
-            link.partner.post(&match i {
-                0 => Event::PublishDone { message },
-                _ => Event::error(None, ErrorCode::ExportFailed, message),
-            });
-        }
-    });
-    let Ok(observer) = web_sys::MutationObserver::new(on_change.as_ref().unchecked_ref()) else {
-        return;
-    };
-    let options = web_sys::MutationObserverInit::new();
-    options.set_child_list(true);
-    options.set_subtree(true);
-    // Leptos rebuilds a status line of the same shape in place: "publish-progress" becomes
-    // "publish-done" by an attribute change, not a new node.
-    options.set_attributes(true);
-    options.set_attribute_filter(&js_sys::Array::of1(&"data-testid".into()));
-    if observer.observe_with_options(&body, &options).is_ok() {
-        // Both live as long as the page.
-        on_change.forget();
-        std::mem::forget(observer);
+        });
+    }
+    {
+        let link = Rc::clone(link);
+        Effect::new(move |_| {
+            if let Some(message) = export_failed.get() {
+                link.partner
+                    .post(&Event::error(None, ErrorCode::ExportFailed, message));
+            }
+        });
     }
 }
 

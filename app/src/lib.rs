@@ -597,7 +597,9 @@ fn App() -> impl IntoView {
     let info = editor.info;
     let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
     let exported = RwSignal::new_local(None::<publish::Exported>);
-    embed::connect(&editor, exported);
+    let published = RwSignal::new(None::<String>);
+    let export_failed = RwSignal::new(None::<String>);
+    embed::connect(&editor, exported, published, export_failed);
     let duration_secs = move || {
         secs_from_micros(info.with_untracked(|i| i.as_ref().map_or(0, |i| i.duration_micros)))
     };
@@ -684,8 +686,8 @@ fn App() -> impl IntoView {
             <TranscriptPanel editor=editor.clone() />
             <SuggestionsPanel edits=editor.edits loudness=editor.transcription.loudness />
             <ClipsPanel edits=editor.edits loudness=editor.transcription.loudness time_micros=editor.time_micros />
-            <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) exported=exported />
-            <publish::PublishPanel exported=exported />
+            <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) exported=exported failed=export_failed />
+            <publish::PublishPanel exported=exported published=published />
             <MediaDetails info=editor.info name=editor.file_name />
             <section class="project">
                 <button data-testid="export-project" on:click={

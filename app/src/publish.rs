@@ -218,7 +218,11 @@ fn outcome_text(outcome: &str) -> Option<String> {
 }
 
 #[component]
-pub fn PublishPanel(exported: RwSignal<Option<Exported>, LocalStorage>) -> impl IntoView {
+pub fn PublishPanel(
+    exported: RwSignal<Option<Exported>, LocalStorage>,
+    /// Set to what the user reads each time a publish finishes (the embedding partner hears).
+    published: RwSignal<Option<String>>,
+) -> impl IntoView {
     let open = RwSignal::new(false);
     let connection = RwSignal::new(Connection::Checking);
     let notice = RwSignal::new(None::<String>);
@@ -326,7 +330,10 @@ pub fn PublishPanel(exported: RwSignal<Option<Exported>, LocalStorage>) -> impl 
         spawn_local(async move {
             let result = run_publish(request, file.blob, pending, progress).await;
             match result {
-                Ok(text) => progress.set(Progress::Done(text)),
+                Ok(text) => {
+                    published.set(Some(text.clone()));
+                    progress.set(Progress::Done(text));
+                }
                 Err(f) => {
                     if f.code == "not_connected" {
                         refresh();

@@ -116,6 +116,8 @@ pub fn ExportPanel(
     player: StoredValue<Rc<RefCell<Option<Rc<Player>>>>, LocalStorage>,
     /// The finished file, for the Publish dialog.
     exported: RwSignal<Option<Exported>, LocalStorage>,
+    /// Set to the message each time an export fails (the embedding partner hears).
+    failed: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let state = RwSignal::new(ExportState::Idle);
     let wanted = RwSignal::new(None::<OutputFormat>);
@@ -131,6 +133,9 @@ pub fn ExportPanel(
     });
     let stop = move |next: ExportState| {
         running.update_value(|r| *r = None);
+        if let ExportState::Failed(message) = &next {
+            failed.set(Some(message.clone()));
+        }
         state.update(|s| {
             revoke(s);
             *s = next;
