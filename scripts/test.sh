@@ -37,7 +37,7 @@ step "model conversion checks (onnxruntime on the converted graphs)"
 "$PY_MODEL" tools/model/test_model.py
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
-(cd app && cargo test --target wasm32-unknown-unknown --test web)
+(cd app && cargo test --target wasm32-unknown-unknown --test web --test export_worker)
 (cd worker && cargo test --target wasm32-unknown-unknown --test web)
 
 step "build the app and the relay"
