@@ -9,6 +9,7 @@ pub mod caption_draw;
 pub mod editing;
 pub mod embed;
 pub mod export;
+pub mod local_data;
 pub mod model_store;
 pub mod player;
 pub mod project_store;
@@ -62,7 +63,8 @@ const NEW_CLIP_SECS: f64 = 15.0;
 pub fn start() {
     console_error_panic_hook::set_once();
     load_caption_fonts();
-    leptos::mount::mount_to_body(App);
+    // A deletion of the browser's data asked for before a reload runs before the editor.
+    local_data::start(|| leptos::mount::mount_to_body(App));
 }
 
 /// Handles and signals shared by the editor's event handlers.
@@ -706,6 +708,7 @@ fn App() -> impl IntoView {
                 </span>
             </section>
             <SettingsPanel state=editor.transcription />
+            <local_data::LocalDataPanel />
         </main>
         <footer>
             <embed::ModeStatus />

@@ -87,6 +87,15 @@ async fn is_stored(cache: &web_sys::Cache, file: &ModelFile) -> Result<bool, Str
 
 /// Bytes of the model already stored (and current).
 pub async fn stored_bytes(manifest: &ModelManifest) -> Result<u64, String> {
+    // Opening a cache creates it: look only into one that exists, so that showing the
+    // settings stores nothing (an emptied browser stays empty until a video is transcribed).
+    let caches = window()?.caches().map_err(|e| js_error_text(&e))?;
+    let exists = JsFuture::from(caches.has(&manifest.cache))
+        .await
+        .map_err(|e| js_error_text(&e))?;
+    if !exists.is_truthy() {
+        return Ok(0);
+    }
     let cache = open_cache(manifest).await?;
     let mut bytes = 0;
     for file in &manifest.files {

@@ -1,0 +1,230 @@
+// End-to-end tests of the user's data in the browser: the project file holds the whole
+// project (and only a reference to the video), and "Delete everything stored in this
+// browser" leaves the origin's storage empty — OPFS, Cache Storage, IndexedDB, localStorage —
+// even with an export writing at that moment, after which the editor works as on a first
+// visit. Storage is enumerated by the test itself, not by the app's own list. Real model,
+// real browser (scripts/test.sh).
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startRelay, launchBrowser } = require('./harness.cjs');
+
+const FIXTURES = process.env.FIXTURES;
+const fixture = (name) => path.join(FIXTURES, name);
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-data-'));
+
+const relay = {};
+before(async () => {
+  Object.assign(relay, await startRelay(process.env.RELAY_BIN, process.env.REELSMITH_DIST,
+    { REELSMITH_MODELS: process.env.REELSMITH_MODELS }));
+});
+/** Browsers still open when a test failed halfway, closed at the end. */
+const contexts = [];
+after(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  relay.process?.kill();
+});
+
+/** A fresh browser profile (nothing stored) with the editor open. */
+async function freshEditor() {
+  const context = await launchBrowser();
+  contexts.push(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(relay.url);
+  await page.getByTestId('file-input').waitFor({ state: 'attached' });
+  return { context, page, errors };
+}
+
+async function transcribed(page, name) {
+  await page.getByTestId('file-input').setInputFiles(fixture(name));
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done',
+    null, { timeout: 300000, polling: 100 },
+  );
+}
+
+/** Everything the origin stores, enumerated with the browser's own APIs. */
+function storage(page) {
+  return page.evaluate(async () => {
+    const walk = async (dir, prefix) => {
+      const out = [];
+      for await (const [name, handle] of dir.entries()) {
+        if (handle.kind === 'directory') {
+          out.push(`${prefix}${name}/`, ...await walk(handle, `${prefix}${name}/`));
+        } else {
+          out.push(`${prefix}${name}`);
+        }
+      }
+      return out;
+    };
+    const estimate = await navigator.storage.estimate();
+    return {
+      files: (await walk(await navigator.storage.getDirectory(), '')).sort(),
+      caches: await caches.keys(),
+      databases: (await indexedDB.databases()).map((d) => d.name),
+      localStorage: localStorage.length,
+      sessionStorage: sessionStorage.length,
+      usage: estimate.usage,
+      usageDetails: estimate.usageDetails,
+    };
+  });
+}
+
+const EMPTY = { files: [], caches: [], databases: [], localStorage: 0, sessionStorage: 0 };
+function contents(s) {
+  const { usage, usageDetails, ...rest } = s;
+  return rest;
+}
+
+async function saves(page) {
+  return Number(await page.getByTestId('saved').getAttribute('data-saves'));
+}
+
+/** Waits for the autosave after an edit made by `edit`. */
+async function edited(page, edit) {
+  const before = await saves(page);
+  await edit();
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=saved]').dataset.saves) > n, before);
+}
+
+test('the project file holds the transcript, the clips with their cuts, caption template and style, and the crop — and no more of the video than its name, size and date', async () => {
+  const { context, page, errors } = await freshEditor();
+  await transcribed(page, 'speech.mp4');
+  await edited(page, () => page.getByTestId('new-clip').click());
+  const words = await page.getByTestId('word').evaluateAll((els) => els.map((el) => ({
+    index: Number(el.dataset.index), text: el.textContent.trim(), start: Number(el.dataset.start),
+  })));
+  const cut = words[2];
+  await page.locator(`[data-testid=word][data-index="${cut.index}"]`).click();
+  await edited(page, () => page.getByTestId('cut-words').click());
+  await edited(page, () => page.getByTestId('template').selectOption('boxed'));
+  await edited(page, () => page.getByTestId('style-font').selectOption('Anton'));
+  await edited(page, () => page.getByTestId('style-uppercase').check());
+  await edited(page, () => page.getByTestId('aspect').selectOption('1:1'));
+
+  const pending = page.waitForEvent('download');
+  await page.getByTestId('export-project').click();
+  const download = await pending;
+  assert.equal(download.suggestedFilename(), 'speech.mp4.reelsmith.json');
+  const file = path.join(scratch, 'project.json');
+  await download.saveAs(file);
+  const project = JSON.parse(fs.readFileSync(file, 'utf8'));
+
+  // The transcript, word by word with times.
+  const saved = project.transcript.flatMap((s) => s.words);
+  assert.deepEqual(saved.map((w) => w.text.trim()), words.map((w) => w.text));
+  assert.ok(saved.every((w) => w.end_secs >= w.start_secs));
+  // The clip: its span, the cut word, the template, the style changes, the crop.
+  assert.equal(project.clips.length, 1);
+  const [clip] = project.clips;
+  assert.equal(clip.cuts.length, 1);
+  assert.ok(Math.abs(clip.cuts[0].start_secs - cut.start) < 0.01, JSON.stringify(clip.cuts));
+  assert.equal(clip.template, 'boxed');
+  assert.equal(clip.style.font_family, 'Anton');
+  assert.equal(clip.style.uppercase, true);
+  assert.equal(clip.reframe.aspect, 'Square1x1');
+  // Of the video only a reference: name, size, date — nothing of its pictures or sound.
+  const video = fs.statSync(fixture('speech.mp4'));
+  assert.deepEqual(Object.keys(project.source).sort(), ['bytes', 'last_modified_ms', 'name']);
+  assert.equal(project.source.name, 'speech.mp4');
+  assert.equal(project.source.bytes, video.size);
+  assert.ok(fs.statSync(file).size < video.size / 4, 'the project file is a small text file');
+
+  // The autosaved project in the browser is the same project.
+  const autosaved = await page.evaluate(async () => {
+    const root = await navigator.storage.getDirectory();
+    return (await (await root.getFileHandle('project.json')).getFile()).text();
+  });
+  assert.deepEqual(JSON.parse(autosaved), project);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('"Delete everything stored in this browser" empties OPFS, Cache Storage, IndexedDB and localStorage, stops a running export, and the editor then works as on a first visit', async () => {
+  const { context, page, errors } = await freshEditor();
+  await transcribed(page, 'speech_long.mp4');
+  await edited(page, () => page.getByTestId('new-clip').click());
+  await page.getByTestId('export-size').selectOption('720');
+  await page.getByTestId('export').click();
+  await page.getByTestId('export-done').waitFor({ timeout: 300000 });
+  // Whatever else may have been stored by this origin goes too.
+  await page.evaluate(async () => {
+    localStorage.setItem('probe', 'x');
+    await new Promise((resolve, reject) => {
+      const open = indexedDB.open('probe', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('things').put('x', 'k');
+      open.onsuccess = () => { open.result.close(); resolve(); };
+      open.onerror = () => reject(open.error);
+    });
+  });
+  const full = await storage(page);
+  assert.ok(full.files.includes('project.json'), full.files.join(' '));
+  assert.ok(full.files.some((f) => f.startsWith('exports/') && f.length > 'exports/'.length), full.files.join(' '));
+  assert.deepEqual(full.caches, ['reelsmith-model-whisper-tiny.en']);
+  assert.deepEqual(full.databases, ['probe']);
+  assert.equal(full.localStorage, 1);
+  assert.ok(full.usage > 60e6, `${full.usage} bytes used`);
+
+  // The panel lists what is stored.
+  await page.getByTestId('local-data').locator('summary').click();
+  await page.getByTestId('local-data-item').first().waitFor();
+  const listed = (await page.getByTestId('local-data-item').allTextContents()).join('\n');
+  for (const what of ['your last project (autosaved)', 'exported clips waiting to be downloaded',
+    'the speech model “whisper-tiny.en”', 'the database “probe”', 'saved settings (1 key)']) {
+    assert.ok(listed.includes(what), `${what} in\n${listed}`);
+  }
+
+  // Declining the confirmation deletes nothing.
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.getByTestId('delete-local-data').click();
+  assert.deepEqual(contents(await storage(page)), contents(full));
+  assert.equal(await page.getByTestId('local-data-result').count(), 0);
+
+  // With a 1080p export writing its file, confirm: the page reloads and deletes everything.
+  await page.getByTestId('export-size').selectOption('1080');
+  await page.getByTestId('export').click();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=export-progress]')?.dataset.done) > 0);
+  const writing = await storage(page);
+  assert.ok(writing.files.some((f) => f.startsWith('exports/') && !full.files.includes(f)), 'the export is writing a new file');
+  let message = '';
+  page.once('dialog', (dialog) => { message = dialog.message(); dialog.accept(); });
+  const reloaded = page.waitForEvent('load');
+  await page.getByTestId('delete-local-data').click();
+  await reloaded;
+  assert.match(message, /project.*exported clips.*speech model/s);
+  const result = page.getByTestId('local-data-result');
+  await result.waitFor();
+  assert.equal(await result.getAttribute('data-complete'), 'true', await result.textContent());
+  assert.match(await result.textContent(),
+    /^Deleted from this browser: .*your last project \(autosaved\).*exported clips.*the speech model “whisper-tiny\.en”.*Nothing of Reelsmith is stored here now\.$/);
+  const emptied = await storage(page);
+  assert.deepEqual(contents(emptied), EMPTY);
+  // The browser's own count: nothing in Cache Storage or OPFS; of IndexedDB only the few KB
+  // of bookkeeping Chromium keeps once a database has been deleted (no database is listed).
+  const used = Object.entries(emptied.usageDetails ?? {}).filter(([, bytes]) => bytes > 0);
+  assert.deepEqual(used.filter(([area]) => area !== 'indexedDB'), [], JSON.stringify(emptied.usageDetails));
+  assert.ok(emptied.usage < 4096, `${emptied.usage} bytes still used: ${JSON.stringify(emptied.usageDetails)}`);
+  assert.equal(await page.getByTestId('local-data-total').textContent(), 'Nothing of Reelsmith is stored in this browser.');
+  assert.equal(await page.getByTestId('restore').count(), 0, 'no saved project is offered');
+
+  // Loading the editor again stores nothing by itself (the settings only look at the cache).
+  await page.reload();
+  await page.getByTestId('model-stored').filter({ hasText: 'no (downloaded on first use)' }).waitFor({ state: 'attached' });
+  assert.deepEqual(contents(await storage(page)), EMPTY);
+  assert.equal(await page.getByTestId('local-data-result').count(), 0, 'a reload does not delete again');
+
+  // The editor works as on a first visit: the model is downloaded again, the video transcribed.
+  const modelFetched = page.waitForRequest((r) => r.url().endsWith('/models/whisper-tiny.en/encoder.onnx'));
+  await transcribed(page, 'speech.mp4');
+  await modelFetched;
+  assert.ok((await page.getByTestId('word').allTextContents()).some((w) => /quick/i.test(w)));
+  const again = await storage(page);
+  assert.deepEqual(again.caches, ['reelsmith-model-whisper-tiny.en']);
+  assert.ok(again.files.includes('project.json'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
