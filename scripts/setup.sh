@@ -16,13 +16,15 @@ mkdir -p "$TOOLS"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- Debian packages: browser + driver for tests, ffmpeg + speech synthesis for fixtures,
-#     PostgreSQL for the relay's database tests ---
+#     PostgreSQL for the relay's database tests, sqlite3 for reading the relay's database ---
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || need_apt+=(flite)
+# The privacy end-to-end test reads the relay's SQLite file after a disconnect.
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
 # The relay's tests start a throwaway PostgreSQL cluster (Debian keeps initdb out of PATH).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 \
   || need_apt+=(postgresql)

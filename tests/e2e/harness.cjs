@@ -27,14 +27,15 @@ async function startRelay(relayBin, dist, env = {}) {
   return { url, fakeUrl: fake && fake[1], process: child };
 }
 
-/** A headless Chromium context with a fresh user-data dir. */
-async function launchBrowser() {
+/** A headless Chromium context with a fresh user-data dir; `extraArgs` go on its command
+ * line (e.g. a net log). */
+async function launchBrowser(extraArgs = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-chromium-'));
   return chromium.launchPersistentContext(dir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
 
