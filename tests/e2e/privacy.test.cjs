@@ -30,6 +30,9 @@ const FIXTURES = process.env.FIXTURES;
 const DIST = process.env.REELSMITH_DIST;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-privacy-'));
 const dbFile = path.join(scratch, 'relay.db');
+/** The relay's temporary folder: where it spools upload chunks (unlinked as they are made). */
+const relayTmp = path.join(scratch, 'relay-tmp');
+fs.mkdirSync(relayTmp);
 /** Paths of the test's own calibration requests (never the app's). */
 const PROBE = '/__privacy-probe/';
 /** A JSON body the relay needs (publish settings, `{}`) is well under this; a file is not. */
@@ -41,6 +44,7 @@ before(async () => {
     REELSMITH_MODELS: process.env.REELSMITH_MODELS,
     REELSMITH_TIKTOK_FAKE: '1',
     DATABASE_URL: `sqlite://${dbFile}`,
+    TMPDIR: relayTmp,
   });
   Object.assign(relay, started);
   relay.origin = new URL(started.url).origin;
@@ -246,8 +250,18 @@ async function editAndExport(page) {
   const clip = await download('export-download');
   await download('export-srt');
   const bytes = fs.readFileSync(clip.saved);
-  return { name: clip.name, size: bytes.length, sha256: sha256(bytes) };
+  return { name: clip.name, saved: clip.saved, size: bytes.length, sha256: sha256(bytes) };
 }
+
+/** The relay's tables and their columns (relay/migrations), as PRIVACY.md describes them. */
+const RELAY_COLUMNS = {
+  oauth_pending: ['state_hash', 'session_hash', 'code_verifier', 'return_to', 'created_at_secs'],
+  connections: ['session_hash', 'open_id', 'scope', 'access_token', 'access_expires_at_secs', 'refresh_token',
+    'refresh_expires_at_secs', 'token_version', 'refresh_lease_until_secs', 'created_at_secs', 'updated_at_secs'],
+  uploads: ['publish_id', 'session_hash', 'mode', 'upload_url', 'content_type', 'video_size_bytes', 'chunk_size_bytes',
+    'total_chunk_count', 'chunks_done', 'state', 'lease_until_secs', 'created_at_secs'],
+  rate_limits: ['session_hash', 'bucket', 'tat_ms'],
+};
 
 function sqlite(sql) {
   return execFileSync('sqlite3', [dbFile, sql]).toString().trim();
@@ -286,9 +300,9 @@ test('editing and exporting a clip sends nothing of the user\'s: only app files 
   assert.ok(words.includes('quick') && words.includes('coffee'), `the transcript is there: ${words.join(' ')}`);
   // The clip is named after its first words: a name a leak would carry.
   assert.ok(carriesWords(exported.name, words).length > 0, exported.name);
-  await page.evaluate(() => fetch('/models/whisper-tiny.en/manifest.json', { method: 'POST', body: new Blob([new Uint8Array(5000)]) }).catch(() => {}));
   await checkRecorder(page, log);
   assert.deepEqual(context.serviceWorkers(), []);
+  assert.deepEqual(await context.cookies(), [], 'no cookie without publishing');
   await context.close();
 
   const models = await modelPaths();
@@ -360,18 +374,38 @@ test('publishing sends exactly the exported file to the relay, and disconnecting
   assert.equal(published.received_bytes, exported.size);
   assert.equal(published.title, null, 'an inbox draft carries no title');
 
+  // What the relay keeps: the tables and columns PRIVACY.md lists, keyed by a hash of the
+  // session cookie (never the cookie itself), the upload URL sealed; none of the video's bytes,
+  // and no spool file left.
+  for (const [table, columns] of Object.entries(RELAY_COLUMNS)) {
+    assert.deepEqual(sqlite(`SELECT name FROM pragma_table_info('${table}') ORDER BY cid`).split('\n'), columns, table);
+  }
+  const [cookie] = (await context.cookies()).filter((c) => c.name === 'reelsmith_session');
+  assert.ok(cookie?.httpOnly, 'an httpOnly session cookie');
+  assert.equal(sqlite('SELECT session_hash FROM connections'), sha256(Buffer.from(cookie.value)));
+  assert.equal(sqlite("SELECT mode || ' ' || content_type || ' ' || video_size_bytes || ' ' || substr(upload_url, 1, 3) FROM uploads"),
+    `inbox video/mp4 ${exported.size} v1.`);
+  const database = Buffer.concat(['', '-wal', '-shm'].filter((s) => fs.existsSync(dbFile + s)).map((s) => fs.readFileSync(dbFile + s)));
+  assert.ok(!database.includes(Buffer.from(cookie.value)), 'the session id is not in the database');
+  const video = fs.readFileSync(exported.saved);
+  for (let k = 1; k <= 8; k++) {
+    const at = Math.floor((video.length * k) / 10);
+    assert.ok(!database.includes(video.subarray(at, at + 64)), `bytes of the video at ${at} are in the database`);
+  }
+  assert.deepEqual(fs.readdirSync(relayTmp), [], 'no file left in the relay\'s temporary folder');
+
   // The relay holds the connection (sealed tokens) until the user disconnects in the dialog.
   assert.equal(rowCounts().connections, 1);
   await page.getByTestId('tiktok-disconnect').click();
   await page.getByTestId('tiktok-connect').waitFor();
   const rows = rowCounts();
+  assert.deepEqual(Object.keys(rows).sort(), ['_sqlx_migrations', ...Object.keys(RELAY_COLUMNS)].sort(), 'the relay\'s tables');
   assert.equal(rows.connections, 0, 'no token row after disconnecting');
   assert.equal(rows.uploads, 0, 'no publish of the session after disconnecting');
   assert.equal(rows.oauth_pending, 0, 'no sign-in left pending');
   // Only request budgets (a hash of the old session id, a bucket name, a time) stay.
   const left = Object.keys(rows).filter((t) => rows[t] > 0 && t !== '_sqlx_migrations');
   assert.ok(left.every((t) => t === 'rate_limits'), `rows left in ${left.join(', ')}`);
-  assert.deepEqual(sqlite("SELECT name FROM pragma_table_info('rate_limits') ORDER BY cid").split('\n'), ['session_hash', 'bucket', 'tat_ms']);
   assert.equal((await fakeJson('/fake/stats')).revocations - statsBefore.revocations, 1, 'revoked at TikTok');
   assert.deepEqual((await context.cookies()).filter((c) => c.name === 'reelsmith_session'), [], 'the session cookie is cleared');
 
