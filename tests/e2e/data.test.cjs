@@ -151,6 +151,32 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   await page.getByTestId('export-size').selectOption('720');
   await page.getByTestId('export').click();
   await page.getByTestId('export-done').waitFor({ timeout: 300000 });
+  const exportedBytes = Number(await page.getByTestId('export-done').getAttribute('data-bytes'));
+  // What the editor stored: the project, the exported clip, the model — no copy of the video,
+  // no database, no key.
+  const stored = await storage(page);
+  const exportFiles = stored.files.filter((f) => f.startsWith('exports/') && f !== 'exports/');
+  assert.deepEqual(stored.files, ['exports/', ...exportFiles, 'project.json'].sort());
+  assert.equal(exportFiles.length, 1, stored.files.join(' '));
+  // That file is the exported clip's media data: the download is it with the index in front.
+  const scratchBase64 = await page.evaluate(async (name) => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('exports');
+    const bytes = new Uint8Array(await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer());
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  }, exportFiles[0].slice('exports/'.length));
+  const scratchFile = Buffer.from(scratchBase64, 'base64');
+  const pending = page.waitForEvent('download');
+  await page.getByTestId('export-download').click();
+  const downloaded = fs.readFileSync(await (await pending).path());
+  assert.equal(downloaded.length, exportedBytes);
+  assert.ok(scratchFile.length > 0 && scratchFile.length <= downloaded.length, `${scratchFile.length} of ${downloaded.length}`);
+  assert.ok(downloaded.subarray(downloaded.length - scratchFile.length).equals(scratchFile), 'the stored file ends the download');
+  assert.deepEqual(stored.caches, ['reelsmith-model-whisper-tiny.en']);
+  assert.deepEqual(stored.databases, []);
+  assert.equal(stored.localStorage, 0);
+  assert.equal(stored.sessionStorage, 0);
   // Whatever else may have been stored by this origin goes too.
   await page.evaluate(async () => {
     localStorage.setItem('probe', 'x');
@@ -210,6 +236,8 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   assert.ok(emptied.usage < 4096, `${emptied.usage} bytes still used: ${JSON.stringify(emptied.usageDetails)}`);
   assert.equal(await page.getByTestId('local-data-total').textContent(), 'Nothing of Reelsmith is stored in this browser.');
   assert.equal(await page.getByTestId('restore').count(), 0, 'no saved project is offered');
+  assert.equal(await page.getByTestId('media-info').count(), 0, 'the video is closed');
+  assert.equal(await page.getByTestId('export-progress').count(), 0, 'no export runs');
 
   // Loading the editor again stores nothing by itself (the settings only look at the cache).
   await page.reload();

@@ -352,6 +352,7 @@ test('publishing sends exactly the exported file to the relay, and disconnecting
   const exported = await editAndExport(page);
   const words = await transcriptWords(page);
   assert.ok(words.includes('coffee'), words.join(' '));
+  assert.ok(carriesWords(exported.name, words).length > 0, exported.name);
 
   // Connect through the popup (the fake's sign-in page approves at once), publish to the inbox.
   await page.getByTestId('publish-open').click();
@@ -415,6 +416,7 @@ test('publishing sends exactly the exported file to the relay, and disconnecting
   // Playwright's record: where each request went, and what its URL, headers and text body say.
   const allowedApp = new Set([...distPaths(), ...await modelPaths()]);
   const withBody = [];
+  const apiReads = new Set();
   let authorize = 0;
   for (const entry of log.requests) {
     const where = destination(entry);
@@ -445,12 +447,15 @@ test('publishing sends exactly the exported file to the relay, and disconnecting
       `not an app file, model file or API call: ${entry.url}`);
     if (entry.method === 'GET') {
       assert.equal(entry.body, null, entry.url);
+      if (url.pathname.startsWith('/api/')) apiReads.add(url.pathname.replace(published.publish_id, '{id}'));
     } else {
       assert.equal(entry.page, page, `${entry.method} ${entry.url} from the editor`);
       withBody.push(entry);
     }
   }
   assert.equal(authorize, 1, 'one sign-in');
+  // Reads: the session status, the sign-in's two hops on the relay, the status polls.
+  assert.deepEqual([...apiReads].sort(), ['/api/callback', '/api/connect', '/api/publish/{id}/status', '/api/session']);
   assert.deepEqual(withBody.map((e) => `${e.method} ${new URL(e.url).pathname}`).sort(),
     ['POST /api/disconnect', 'POST /api/publish', `PUT /api/upload/${published.publish_id}`]);
   // The small bodies: the publish settings and the disconnect, with no word of the transcript.
