@@ -25,6 +25,7 @@ const contexts = [];
 after(async () => {
   await Promise.all(contexts.map((c) => c.close().catch(() => {})));
   relay.process?.kill();
+  fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 /** A fresh browser profile (nothing stored) with the editor open. */

@@ -55,6 +55,7 @@ const contexts = [];
 after(async () => {
   await Promise.all(contexts.map((c) => c.close().catch(() => {})));
   relay.process?.kill();
+  fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 let browsers = 0;
