@@ -382,6 +382,14 @@ impl Axis {
         }
     }
 
+    /// The first source sample when the table copies consecutive samples one for one (an
+    /// unscaled window at a whole-pixel offset).
+    fn copy_start(&self) -> Option<usize> {
+        let first = *self.first.first()?;
+        let consecutive = self.first.iter().zip(first..).all(|(&f, i)| f == i);
+        (self.taps == 1 && consecutive).then_some(first as usize)
+    }
+
     /// Source samples `[lo, hi)` the table reads (its entries are non-decreasing).
     fn span(&self) -> (usize, usize) {
         let lo = self.first.first().map_or(0, |&f| f as usize);
@@ -531,8 +539,23 @@ fn vertical_pass<'r, I: Sample + 'r, O: Output>(
 fn scale_plane(src: Plane, xs: &Axis, ys: &Axis, dst: &mut [u8]) -> Result<(), PixelError> {
     let (dw, dh) = (xs.first.len(), ys.first.len());
     let (row_lo, row_hi) = ys.span();
-    let mut acc = vec![0i32; dw.max(src.row_len())];
     let short = PixelError::ShortBuffer { plane: 0 };
+    if let (Some(x0), Some(_)) = (xs.copy_start(), ys.copy_start()) {
+        // Nothing to filter (a 9:16 source at the output size): rows are copied.
+        for (oy, out) in dst.chunks_exact_mut(dw).take(dh).enumerate() {
+            let row = src.row(ys.first[oy] as usize).ok_or(short.clone())?;
+            let from = row.get(x0 * src.pitch..).ok_or(short.clone())?;
+            if src.pitch == 1 {
+                out.copy_from_slice(from.get(..dw).ok_or(short.clone())?);
+            } else {
+                for (o, &v) in out.iter_mut().zip(from.iter().step_by(src.pitch)) {
+                    *o = v;
+                }
+            }
+        }
+        return Ok(());
+    }
+    let mut acc = vec![0i32; dw.max(src.row_len())];
     if row_hi - row_lo <= dh {
         // Horizontal first: each source row the window touches is scaled once into a ring
         // holding the rows the current output row reads.

@@ -216,6 +216,27 @@ fn the_whole_picture_at_its_own_size_is_copied_exactly() {
 }
 
 #[test]
+fn an_unscaled_window_at_an_even_offset_is_copied_exactly() {
+    // The copy path: every output sample is one source sample, in luma and chroma.
+    for layout in [SourceLayout::I420, SourceLayout::Nv12] {
+        let src = Source::new(layout, 64, 36, 3, texture);
+        let dst = scaled(&src, rect(6.0, 4.0, 40.0, 24.0), 40, 24);
+        let want = Source::new(SourceLayout::I420, 40, 24, 0, |p, x, y| {
+            let (dx, dy) = if p == 0 { (6, 4) } else { (3, 2) };
+            texture(p, x + dx, y + dy)
+        });
+        assert_eq!(dst.data, want.data, "{layout:?}");
+    }
+    // At an odd offset chroma sits between samples: filtered, still as the reference has it.
+    let src = Source::new(SourceLayout::I420, 64, 36, 0, texture);
+    let odd = scaled(&src, rect(5.0, 3.0, 40.0, 24.0), 40, 24);
+    let y_want: Vec<u8> = (0..24)
+        .flat_map(|y| (0..40).map(move |x| texture(0, x + 5, y + 3)))
+        .collect();
+    assert_eq!(odd.y(), y_want.as_slice());
+}
+
+#[test]
 fn a_flat_colour_stays_exactly_that_colour_at_any_scale() {
     let colour = [90u8, 60, 200];
     for layout in [SourceLayout::I420, SourceLayout::Nv12] {

@@ -227,7 +227,13 @@ impl Planes {
     }
 }
 
-async fn copy_planes(frame: &VideoFrame, scratch: &js_sys::Uint8Array) -> Result<Planes, String> {
+/// Copies `frame`'s planes into `data` (resized, its allocation kept) through `scratch`, a JS
+/// buffer kept between frames (grown when a picture needs more).
+async fn copy_planes(
+    frame: &VideoFrame,
+    scratch: &mut js_sys::Uint8Array,
+    mut data: Vec<u8>,
+) -> Result<Planes, String> {
     let layout = match frame.format() {
         Some(web_sys::VideoPixelFormat::I420) | Some(web_sys::VideoPixelFormat::I420a) => {
             SourceLayout::I420
@@ -244,11 +250,10 @@ async fn copy_planes(frame: &VideoFrame, scratch: &js_sys::Uint8Array) -> Result
         .ok_or("The decoded picture has no size.")?;
     let (width, height) = (rect.width() as u32, rect.height() as u32);
     let size = frame.allocation_size().map_err(|e| js_error_text(&e))? as usize;
-    let target = if scratch.length() as usize >= size {
-        scratch.subarray(0, size as u32)
-    } else {
-        js_sys::Uint8Array::new_with_length(size as u32)
-    };
+    if (scratch.length() as usize) < size {
+        *scratch = js_sys::Uint8Array::new_with_length(size as u32);
+    }
+    let target = scratch.subarray(0, size as u32);
     let layouts = JsFuture::from(frame.copy_to_with_u8_array(&target))
         .await
         .map_err(|e| {
@@ -276,7 +281,11 @@ async fn copy_planes(frame: &VideoFrame, scratch: &js_sys::Uint8Array) -> Result
         height,
         offsets,
         strides,
-        data: target.to_vec(),
+        data: {
+            data.resize(size, 0);
+            target.copy_to(&mut data);
+            data
+        },
     })
 }
 
@@ -289,6 +298,8 @@ struct Video<'a> {
     frame: Frame420,
     sprites: Option<Sprites>,
     scratch: js_sys::Uint8Array,
+    /// The planes buffer of the picture shown before, for the next one to reuse.
+    spare: Vec<u8>,
     next: usize,
     keyframe_every: usize,
     started_ms: f64,
@@ -419,7 +430,8 @@ impl Video<'_> {
                 self.emit_direct(self.next, &shown.frame).await?;
             } else {
                 if shown.planes.is_none() {
-                    shown.planes = Some(copy_planes(&shown.frame, &self.scratch).await?);
+                    let data = std::mem::take(&mut self.spare);
+                    shown.planes = Some(copy_planes(&shown.frame, &mut self.scratch, data).await?);
                 }
                 if let Some(planes) = shown.planes.as_ref() {
                     self.emit(self.next, planes, src).await?;
@@ -504,7 +516,9 @@ impl Video<'_> {
                 // Nothing earlier (the stretch starts before its first picture).
                 self.emit_until(i, Some(pts), &mut current).await?;
             }
-            prev = Some(current);
+            if let Some(planes) = prev.replace(current).and_then(|old| old.planes) {
+                self.spare = planes.data;
+            }
         }
         drop(decoder);
         if let Some(mut shown) = prev.take() {
@@ -616,6 +630,7 @@ pub async fn run(
         frame,
         sprites,
         scratch: js_sys::Uint8Array::new_with_length(0),
+        spare: Vec::new(),
         next: 0,
         keyframe_every: (fps * KEYFRAME_SECS).round().max(1.0) as usize,
         started_ms,
