@@ -3,7 +3,8 @@
 // relay lists only that origin in REELSMITH_PARTNER_ORIGINS. Through the postMessage API the
 // partner opens a fixture, hears the transcript is ready, sets the target length and the
 // template, and receives the exported clip as a Blob, which it uploads to its own server
-// where ffprobe reads it; then the embedded editor publishes to the fake TikTok. A second
+// where ffprobe reads it; then the embedded editor publishes to the fake TikTok, and an
+// export that runs out of disk space reaches the partner as an `export-failed` error. A second
 // site on another origin ("other") is refused: it cannot frame the editor, and messages from
 // it, or from a window of the partner's that is not the editor's parent, are ignored.
 // Real relay, real browser, real model (scripts/test.sh).
@@ -241,6 +242,32 @@ test('the embedded editor publishes the exported clip and the partner hears publ
   const publishes = await (await fetch(new URL('/fake/publishes', suite.fakeUrl))).json();
   assert.equal(publishes.length, 1);
   assert.equal(publishes[0].sha256, sha256, 'exactly the clip the partner received');
+});
+
+test('an export that fails in the embedded editor reaches the partner as an export-failed error, and the next export works', async () => {
+  assert.ok(flow, 'needs the page of the first test');
+  const { page, editor } = flow;
+  // The editor's storage gets 200 kB: the clip needs more than that.
+  const cdp = await suite.context.newCDPSession(page);
+  const origin = new URL(suite.url).origin;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 200000 });
+  await editor.getByTestId('export-size').selectOption('1080');
+  await editor.getByTestId('export').click();
+  const failed = await event(page, 'error', 120000);
+  assert.equal(failed.code, 'export-failed');
+  assert.equal(failed.id, undefined, 'not the answer to a command');
+  assert.match(failed.message, /not enough free disk space/);
+  assert.equal(await editor.getByTestId('export-error').textContent(), failed.message, 'what the user reads');
+  assert.equal(await editor.getByTestId('clip').count(), 1, 'the clip is still there');
+  // With room again, the same editor exports and the partner gets the file.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await editor.getByTestId('export-size').selectOption('720');
+  const before = await page.evaluate(() => window.__events.filter((e) => e.type === 'clip-exported').length);
+  await editor.getByTestId('export').click();
+  await page.waitForFunction((n) => window.__events.filter((e) => e.type === 'clip-exported').length > n, before,
+    { timeout: 300000, polling: 250 });
+  const size = await page.evaluate(() => window.__events.filter((e) => e.type === 'clip-exported').at(-1).blob.size);
+  assert.ok(size > 100000, `${size} bytes`);
   await page.close();
 });
 
