@@ -227,7 +227,7 @@ fn an_unscaled_window_at_an_even_offset_is_copied_exactly() {
         });
         assert_eq!(dst.data, want.data, "{layout:?}");
     }
-    // At an odd offset chroma sits between samples: filtered, still as the reference has it.
+    // At an odd offset chroma sits between samples and is filtered; luma is still copied exactly.
     let src = Source::new(SourceLayout::I420, 64, 36, 0, texture);
     let odd = scaled(&src, rect(5.0, 3.0, 40.0, 24.0), 40, 24);
     let y_want: Vec<u8> = (0..24)
