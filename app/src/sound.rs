@@ -9,6 +9,7 @@ use futures::channel::mpsc;
 use futures::SinkExt;
 use reelsmith_core::chunk::{AudioWindow, Chunker};
 use reelsmith_core::demux::read_samples;
+use reelsmith_core::media::{AudioTrack, Sample};
 use reelsmith_core::resample::{Resampler, WHISPER_SAMPLE_RATE_HZ};
 use web_codecs::{AudioData, AudioDecoderConfig, EncodedFrame};
 
@@ -22,6 +23,32 @@ const DECODE_AHEAD_MICROS: i64 = 1_000_000;
 /// What the user reads when a video has nothing to transcribe.
 pub const NO_SOUND: &str =
     "This video has no sound track, so there is nothing to transcribe. You can still play and cut it.";
+
+/// The decoder configuration for `track`, or None when this browser cannot decode it.
+pub async fn decoder_config(track: &AudioTrack) -> Option<AudioDecoderConfig> {
+    let mut config = AudioDecoderConfig::new(
+        track.codec_string.clone(),
+        track.channels,
+        track.sample_rate_hz,
+    );
+    config.description = track.description.clone().map(Into::into);
+    config
+        .is_supported()
+        .await
+        .unwrap_or(false)
+        .then_some(config)
+}
+
+/// What to subtract from packet times for WebCodecs' wrapper, which takes unsigned times:
+/// the earliest (priming) packet's time when it is negative, else 0.
+pub fn timestamp_base(packets: &[Sample]) -> i64 {
+    packets
+        .iter()
+        .map(|p| p.pts_micros)
+        .min()
+        .unwrap_or(0)
+        .min(0)
+}
 
 /// Why the sound track could not be turned into windows; `Cancelled` is not an error to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,18 +186,12 @@ pub async fn stream_windows(
 ) -> Result<Vec<f32>, SoundError> {
     let info = player.info();
     let track = info.audio.as_ref().ok_or(SoundError::NoSound)?;
-    let mut config = AudioDecoderConfig::new(
-        track.codec_string.clone(),
-        track.channels,
-        track.sample_rate_hz,
-    );
-    config.description = track.description.clone().map(Into::into);
-    if !config.is_supported().await.unwrap_or(false) {
+    let Some(config) = decoder_config(track).await else {
         return Err(SoundError::Failed(format!(
             "This browser cannot decode the sound track ({}), so it cannot be transcribed.",
             track.codec_string
         )));
-    }
+    };
     let (_, packets) = player
         .demuxer()
         .all_samples(player.source())
@@ -179,12 +200,7 @@ pub async fn stream_windows(
     if packets.is_empty() {
         return Err(SoundError::NoSound);
     }
-    let base_micros = packets
-        .iter()
-        .map(|p| p.pts_micros)
-        .min()
-        .unwrap_or(0)
-        .min(0);
+    let base_micros = timestamp_base(&packets);
     let (decoder, mut decoded) = config
         .build()
         .map_err(failed("The audio decoder could not start"))?;

@@ -14,9 +14,10 @@ use reelsmith_core::media::{AudioTrack, Sample};
 use reelsmith_core::mux::Packet;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_codecs::{AudioDecoderConfig, EncodedFrame};
+use web_codecs::EncodedFrame;
 
 use crate::blob_source::{js_error_text, BlobSource};
+use crate::sound::{decoder_config, timestamp_base};
 
 /// Packets read from the file per step.
 const PACKETS_PER_READ: usize = 64;
@@ -179,25 +180,13 @@ pub async fn encode_opus(
 ) -> Result<(Vec<OwnedPacket>, Option<Vec<u8>>), String> {
     let channels = track.channels.clamp(1, 2);
     let encoder = OpusEncoder::new(track.sample_rate_hz, channels)?;
-    let mut config = AudioDecoderConfig::new(
-        track.codec_string.clone(),
-        track.channels,
-        track.sample_rate_hz,
-    );
-    config.description = track.description.clone().map(Into::into);
-    if !config.is_supported().await.unwrap_or(false) {
+    let Some(config) = decoder_config(track).await else {
         return Err(format!(
             "This browser cannot decode the source's sound ({}), so it cannot be exported.",
             track.codec_string
         ));
-    }
-    // WebCodecs' wrapper takes unsigned times: shift by the earliest (priming) packet.
-    let base = packets
-        .iter()
-        .map(|p| p.pts_micros)
-        .min()
-        .unwrap_or(0)
-        .min(0);
+    };
+    let base = timestamp_base(packets);
     let mut channel = Vec::<u8>::new();
     for (i, &(a, b)) in timeline.kept().iter().enumerate() {
         let first = packets

@@ -2,7 +2,7 @@
 //! through a synchronous access handle (workers only), so the encoded video never has to fit
 //! in memory. At the end the on-disk file becomes part of the `Blob` offered for download.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::blob_source::js_error_text;
@@ -37,26 +37,22 @@ async fn export_dir() -> Result<web_sys::FileSystemDirectoryHandle, String> {
         .map_err(|e| js_error_text(&e))?
         .dyn_into()
         .map_err(|_| "This browser has no private file storage for the export.".to_string())?;
+    let unavailable = |e: JsValue| {
+        format!(
+            "The browser's storage is not available: {}",
+            js_error_text(&e)
+        )
+    };
     let root: web_sys::FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
         .await
-        .map_err(|e| {
-            format!(
-                "The browser's storage is not available: {}",
-                js_error_text(&e)
-            )
-        })?
+        .map_err(unavailable)?
         .unchecked_into();
     let options = web_sys::FileSystemGetDirectoryOptions::new();
     options.set_create(true);
     Ok(
         JsFuture::from(root.get_directory_handle_with_options(EXPORT_DIR, &options))
             .await
-            .map_err(|e| {
-                format!(
-                    "The browser's storage is not available: {}",
-                    js_error_text(&e)
-                )
-            })?
+            .map_err(unavailable)?
             .unchecked_into(),
     )
 }
