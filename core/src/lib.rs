@@ -20,6 +20,7 @@ pub mod publish_api;
 pub mod resample;
 pub mod source;
 pub mod subtitles;
+pub mod topics;
 pub mod transcript;
 pub mod webm;
 
