@@ -83,7 +83,7 @@ impl Demuxer {
         src: &S,
         at_micros: i64,
     ) -> Result<Gop, MediaError> {
-        let samples = match self {
+        let (samples, next_key_micros) = match self {
             Demuxer::Mp4(d) => gop_samples(&d.video_samples, at_micros),
             Demuxer::WebM(d) => webm_gop_samples(d, src, at_micros).await?,
         };
@@ -102,6 +102,7 @@ impl Demuxer {
         Ok(Gop {
             start_micros,
             end_micros,
+            next_key_micros,
             frames,
         })
     }
@@ -119,12 +120,14 @@ impl Demuxer {
 }
 
 /// The GOP around `at_micros` in a decode-ordered sample list.
-fn gop_samples(samples: &[Sample], at_micros: i64) -> Vec<Sample> {
+/// The GOP's samples in decode order, and the time of the keyframe that starts the next one
+/// (`None` for the last GOP).
+fn gop_samples(samples: &[Sample], at_micros: i64) -> (Vec<Sample>, Option<i64>) {
     let keys: Vec<usize> = (0..samples.len())
         .filter(|&i| samples[i].keyframe)
         .collect();
     let Some(&first_key) = keys.first() else {
-        return vec![];
+        return (vec![], None);
     };
     let start = keys
         .iter()
@@ -137,35 +140,37 @@ fn gop_samples(samples: &[Sample], at_micros: i64) -> Vec<Sample> {
         .copied()
         .find(|&i| i > start)
         .unwrap_or(samples.len());
-    samples[start..end].to_vec()
+    let next_key_micros = samples.get(end).map(|s| s.pts_micros);
+    (samples[start..end].to_vec(), next_key_micros)
 }
 
 async fn webm_gop_samples<S: ByteSource + ?Sized>(
     d: &WebmDemuxer,
     src: &S,
     at_micros: i64,
-) -> Result<Vec<Sample>, MediaError> {
+) -> Result<(Vec<Sample>, Option<i64>), MediaError> {
     let points = &d.seek_points;
     let mut idx = points
         .iter()
         .rposition(|p| p.time_micros <= at_micros)
         .unwrap_or(0);
     loop {
-        // Read clusters from this seek point until a keyframe after `at_micros` (or the end).
+        // Read clusters from this seek point until the keyframe after the GOP's own (or the
+        // end): the GOP's keyframe is the last at or before `at_micros`, or the first one when
+        // `at_micros` comes before every frame.
         let mut samples: Vec<Sample> = vec![];
         let mut next = Some(points[idx].offset);
         while let Some(at) = next {
             let cluster = d.read_cluster(src, at).await?;
-            let past = cluster
-                .video
-                .iter()
-                .any(|s| s.keyframe && s.pts_micros > at_micros);
+            samples.extend(cluster.video.iter().cloned());
+            let keys = || samples.iter().filter(|s| s.keyframe).map(|s| s.pts_micros);
+            let gop_key = keys().filter(|&k| k <= at_micros).max().or(keys().next());
+            let past = gop_key.is_some_and(|g| keys().any(|k| k > g));
             next = if past {
                 None
             } else {
                 d.cluster_after(src, at, &cluster).await?
             };
-            samples.extend(cluster.video);
         }
         let has_key_before = samples
             .iter()

@@ -158,6 +158,11 @@ pub struct EncodedFrame {
 pub struct Gop {
     pub start_micros: i64,
     pub end_micros: i64,
+    /// When the keyframe that starts the next GOP is shown; `None` for the last GOP. This,
+    /// not `end_micros`, is how playback finds the next GOP: in an open GOP the frames that
+    /// follow a keyframe in decode order may be shown before it ("leading" frames), so the
+    /// GOP before it ends (`end_micros`) earlier than the next keyframe starts.
+    pub next_key_micros: Option<i64>,
     pub frames: Vec<EncodedFrame>,
 }
 
@@ -185,6 +190,26 @@ impl Gop {
             .position(|f| std::ptr::eq(f, target))
             .map_or(self.frames.len(), |i| i + 1);
         &self.frames[..end]
+    }
+
+    /// Whether the frame shown at `at_micros` is a leading frame of the next GOP: past every
+    /// frame of this one but before the next keyframe (open GOPs only).
+    pub fn leads_into_next(&self, at_micros: i64) -> bool {
+        self.next_key_micros
+            .is_some_and(|next| at_micros >= self.end_micros && at_micros < next)
+    }
+
+    /// Of this GOP's leading frames (after its keyframe in decode order, shown before it), the
+    /// one shown at `at_micros`, and what to decode after the previous GOP to show it: this
+    /// GOP's frames in decode order up to it. `None` when no leading frame is shown then.
+    pub fn leading_frame_at(&self, at_micros: i64) -> Option<(&EncodedFrame, &[EncodedFrame])> {
+        let (index, frame) = self
+            .frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.pts_micros < self.start_micros && f.pts_micros <= at_micros)
+            .max_by_key(|(_, f)| f.pts_micros)?;
+        Some((frame, &self.frames[..=index]))
     }
 }
 
@@ -255,6 +280,7 @@ mod tests {
         let gop = Gop {
             start_micros: 0,
             end_micros: 40,
+            next_key_micros: None,
             frames: vec![frame(0), frame(30), frame(10), frame(20)],
         };
         assert_eq!(gop.frame_at(25).map(|f| f.pts_micros), Some(20));
@@ -267,5 +293,70 @@ mod tests {
         assert_eq!(pts(gop.frames_for(0)), vec![0]);
         assert_eq!(pts(gop.frames_for(25)), vec![0, 30, 10, 20]);
         assert_eq!(pts(gop.frames_for(35)), vec![0, 30]);
+    }
+
+    /// Two open GOPs, 10 µs frames: I0 P30 B10 B20 | I60 B40 B50 P90 B70 B80 (decode order).
+    /// The second GOP's keyframe is shown at 60, but its leading B-frames at 40 and 50.
+    fn open_gops() -> (Gop, Gop) {
+        let frame = |pts: i64, key: bool| EncodedFrame {
+            pts_micros: pts,
+            duration_micros: 10,
+            keyframe: key,
+            data: vec![],
+        };
+        let first = Gop {
+            start_micros: 0,
+            end_micros: 40,
+            next_key_micros: Some(60),
+            frames: vec![
+                frame(0, true),
+                frame(30, false),
+                frame(10, false),
+                frame(20, false),
+            ],
+        };
+        let second = Gop {
+            start_micros: 60,
+            end_micros: 100,
+            next_key_micros: None,
+            frames: [
+                (60, true),
+                (40, false),
+                (50, false),
+                (90, false),
+                (70, false),
+                (80, false),
+            ]
+            .into_iter()
+            .map(|(pts, key)| frame(pts, key))
+            .collect(),
+        };
+        (first, second)
+    }
+
+    #[test]
+    fn open_gop_leading_frames_belong_to_the_next_gop() {
+        let (first, second) = open_gops();
+        // Times covered by the first GOP's own frames.
+        assert!(!first.leads_into_next(0));
+        assert!(!first.leads_into_next(39));
+        // 40..60 shows the second GOP's leading frames, though its keyframe is at 60.
+        assert!(first.leads_into_next(40));
+        assert!(first.leads_into_next(59));
+        assert!(!first.leads_into_next(60));
+        assert!(!second.leads_into_next(95), "the last GOP leads nowhere");
+
+        let pts = |frames: &[EncodedFrame]| frames.iter().map(|f| f.pts_micros).collect::<Vec<_>>();
+        let (shown, decode) = second.leading_frame_at(45).unwrap();
+        assert_eq!(shown.pts_micros, 40);
+        assert_eq!(pts(decode), vec![60, 40]);
+        let (shown, decode) = second.leading_frame_at(59).unwrap();
+        assert_eq!(shown.pts_micros, 50);
+        assert_eq!(pts(decode), vec![60, 40, 50]);
+        assert!(second.leading_frame_at(39).is_none());
+        assert!(
+            first.leading_frame_at(25).is_none(),
+            "a GOP without leading frames"
+        );
     }
 }

@@ -267,6 +267,68 @@ fn gop_holds_the_frame_for_any_time() {
 }
 
 #[test]
+fn long_gop_1080p() {
+    check_against_ffprobe(
+        "long_gop_1080p.mp4",
+        Container::Mp4,
+        VideoCodec::H264,
+        AudioCodec::Aac,
+    );
+}
+
+/// Playback and export go from GOP to GOP: starting at 0 and following `next_key_micros`
+/// must hand out every frame of the file once, in order, and end with the last GOP.
+#[test]
+fn following_gops_visits_every_frame_once() {
+    for name in [
+        "h264_aac_16x9.mp4",
+        "h264_aac_9x16.mp4",
+        "h264_aac.mov",
+        "vp9_opus.webm",
+        "vp9_live.webm",
+        "long_gop_1080p.mp4",
+    ] {
+        let src = FileSource::open(fixture(name)).unwrap();
+        let d = block_on(Demuxer::open(&src)).unwrap();
+        let (all, _) = block_on(d.all_samples(&src)).unwrap();
+        let mut seen = vec![];
+        let mut gops = 0;
+        let mut at = 0;
+        loop {
+            let gop = block_on(d.gop_at(&src, at)).unwrap();
+            gops += 1;
+            assert_eq!(gop.start_micros, gop.frames[0].pts_micros, "{name}");
+            seen.extend(gop.frames.iter().map(|f| f.pts_micros));
+            let Some(next) = gop.next_key_micros else {
+                break;
+            };
+            assert!(next > at, "{name}: the next GOP starts after this one");
+            at = next;
+        }
+        let expected: Vec<i64> = all.iter().map(|s| s.pts_micros).collect();
+        assert_eq!(seen, expected, "{name}: every frame once, in decode order");
+        let keys = all.iter().filter(|s| s.keyframe).count();
+        assert_eq!(gops, keys, "{name}: one GOP per keyframe");
+    }
+}
+
+/// What made playback stall on the long-GOP file: the end of a GOP's last frame, rounded to
+/// microseconds, falls short of the next keyframe, so looking the next GOP up by that time
+/// found the same GOP again.
+#[test]
+fn a_gop_can_end_before_the_next_keyframe() {
+    let src = FileSource::open(fixture("long_gop_1080p.mp4")).unwrap();
+    let d = block_on(Demuxer::open(&src)).unwrap();
+    let gop = block_on(d.gop_at(&src, 0)).unwrap();
+    let next = gop.next_key_micros.unwrap();
+    assert!(gop.end_micros < next, "{} vs {next}", gop.end_micros);
+    let again = block_on(d.gop_at(&src, gop.end_micros)).unwrap();
+    assert_eq!(again.start_micros, gop.start_micros);
+    let following = block_on(d.gop_at(&src, next)).unwrap();
+    assert_eq!(following.start_micros, next);
+}
+
+#[test]
 fn opening_reads_the_index_not_the_media() {
     // Index at the end: opening must skip the media data, not read through it.
     let src = CountingSource::new(FileSource::open(fixture("h264_aac_9x16.mp4")).unwrap());
