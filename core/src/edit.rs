@@ -230,6 +230,8 @@ pub enum EditError {
     TooShort,
     #[error("there is no word {0} in the transcript")]
     NoWord(usize),
+    #[error("a correction needs some text (to remove words, cut them)")]
+    EmptyCorrection,
 }
 
 /// Everything the user made: saved on every change, exported and imported as a file.
@@ -394,6 +396,77 @@ impl Project {
     }
 
     /// Corrects a word's text; its timing stays.
+    /// Replaces the run of words `first..=last` (in either order) with `text`, keeping the
+    /// run's timing: as many words as before keep their own times; otherwise the run's time
+    /// is shared among the new words by their length. The new words go in the segment of the
+    /// run's first word.
+    pub fn fix_words(&mut self, first: usize, last: usize, text: &str) -> Result<(), EditError> {
+        let (first, last) = (first.min(last), first.max(last));
+        let new: Vec<&str> = text.split_whitespace().collect();
+        if new.is_empty() {
+            return Err(EditError::EmptyCorrection);
+        }
+        let count = self.words().len();
+        if last >= count {
+            return Err(EditError::NoWord(last));
+        }
+        if new.len() == last - first + 1 {
+            for (offset, word) in new.iter().enumerate() {
+                self.fix_word(first + offset, word)?;
+            }
+            return Ok(());
+        }
+        let old: Vec<Word> = self.words()[first..=last]
+            .iter()
+            .map(|w| (*w).clone())
+            .collect();
+        let leading = if old[0].text.starts_with(' ') {
+            " "
+        } else {
+            ""
+        };
+        let probability = old.iter().map(|w| w.probability).fold(1.0, f32::min);
+        let replacement = share_time(old[0].start_secs, old[old.len() - 1].end_secs, &new)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (start_secs, end_secs))| Word {
+                start_secs,
+                end_secs,
+                text: format!("{}{}", if i == 0 { leading } else { " " }, new[i]),
+                probability,
+            })
+            .collect::<Vec<_>>();
+        // Remove the run, remembering where its first word stood.
+        let mut index = 0;
+        let mut insert_at = None;
+        for (s, segment) in self.transcript.iter_mut().enumerate() {
+            let mut kept = Vec::with_capacity(segment.words.len());
+            for (w, word) in segment.words.drain(..).enumerate() {
+                if index == first {
+                    insert_at = Some((s, w));
+                }
+                if index < first || index > last {
+                    kept.push(word);
+                }
+                index += 1;
+            }
+            segment.words = kept;
+        }
+        let Some((s, w)) = insert_at else {
+            return Err(EditError::NoWord(first));
+        };
+        self.transcript[s].words.splice(w..w, replacement);
+        self.transcript.retain(|segment| !segment.words.is_empty());
+        for segment in &mut self.transcript {
+            segment.text = segment.words.iter().map(|w| w.text.as_str()).collect();
+            if let (Some(a), Some(b)) = (segment.words.first(), segment.words.last()) {
+                segment.start_secs = segment.start_secs.min(a.start_secs);
+                segment.end_secs = segment.end_secs.max(b.end_secs);
+            }
+        }
+        Ok(())
+    }
+
     pub fn fix_word(&mut self, index: usize, text: &str) -> Result<(), EditError> {
         let word = self
             .transcript
@@ -485,6 +558,102 @@ pub fn fillers(words: &[&Word], span: Span, fillers: &[&str]) -> Vec<Span> {
     merge(out)
 }
 
+/// Splits `start..end` among `words` in proportion to their length (at least one character
+/// each): consecutive, covering the whole stretch.
+fn share_time(start: f64, end: f64, words: &[&str]) -> Vec<(f64, f64)> {
+    let weights: Vec<f64> = words
+        .iter()
+        .map(|w| w.chars().count().max(1) as f64)
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut at = start;
+    let mut done = 0.0;
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, weight)| {
+            done += weight;
+            let until = if i + 1 == weights.len() {
+                end
+            } else {
+                start + (end - start) * done / total
+            };
+            let span = (at, until);
+            at = until;
+            span
+        })
+        .collect()
+}
+
+/// What changed from `before` to `after`, in a few words a user would use for it ("Cut words
+/// in “Intro”"): the name of an undo or redo step. Clips are matched by id; the first
+/// difference found names the change.
+pub fn describe_change(before: &Project, after: &Project) -> String {
+    let name = |c: &Clip| format!("“{}”", c.name);
+    if before.transcript != after.transcript {
+        return "Correct words".to_string();
+    }
+    let added = after
+        .clips
+        .iter()
+        .find(|c| !before.clips.iter().any(|b| b.id == c.id));
+    let changed = |c: &&Clip| {
+        before
+            .clips
+            .iter()
+            .find(|b| b.id == c.id)
+            .is_some_and(|b| b != *c)
+    };
+    if let Some(added) = added {
+        // A split shortens a clip and adds its second half.
+        return match after.clips.iter().find(|c| changed(c) && c.id != added.id) {
+            Some(split) => format!("Split {}", name(split)),
+            None => format!("Add clip {}", name(added)),
+        };
+    }
+    let cut_secs = |c: &Clip| c.cuts.iter().map(Span::duration).sum::<f64>();
+    for clip in &after.clips {
+        let Some(old) = before.clips.iter().find(|c| c.id == clip.id) else {
+            continue;
+        };
+        let what = if old.name != clip.name {
+            "Rename"
+        } else if old.span != clip.span {
+            "Trim"
+        } else if cut_secs(clip) > cut_secs(old) {
+            "Cut in"
+        } else if old.cuts != clip.cuts {
+            "Put back cuts in"
+        } else if old.template != clip.template {
+            "Caption template of"
+        } else if old.style != clip.style {
+            "Caption style of"
+        } else if old.reframe.aspect != clip.reframe.aspect {
+            "Shape of"
+        } else if old.reframe != clip.reframe {
+            "Pan in"
+        } else {
+            continue;
+        };
+        return format!("{what} {}", name(clip));
+    }
+    if let Some(gone) = before
+        .clips
+        .iter()
+        .find(|c| !after.clips.iter().any(|a| a.id == c.id))
+    {
+        return format!("Delete clip {}", name(gone));
+    }
+    let order = |p: &Project| p.clips.iter().map(|c| c.id).collect::<Vec<_>>();
+    if order(before) != order(after) {
+        return "Reorder clips".to_string();
+    }
+    if before.selected != after.selected {
+        return "Select clip".to_string();
+    }
+    "Edit".to_string()
+}
+
 /// Undo and redo over snapshots of a value (the whole project: small, and every edit is
 /// undone exactly).
 #[derive(Debug, Clone)]
@@ -530,6 +699,16 @@ impl<T: Clone + PartialEq> History<T> {
 
     pub fn can_undo(&self) -> bool {
         !self.past.is_empty()
+    }
+
+    /// The state an undo would go back to.
+    pub fn undo_target(&self) -> Option<&T> {
+        self.past.last()
+    }
+
+    /// The state a redo would go forward to.
+    pub fn redo_target(&self) -> Option<&T> {
+        self.future.last()
     }
 
     pub fn can_redo(&self) -> bool {
@@ -717,6 +896,95 @@ mod tests {
     }
 
     #[test]
+    fn a_run_of_words_is_corrected_in_its_own_time() {
+        let mut p = project();
+        // "this is, you" (2, 3, 4: 1.7–2.6 s) was misheard: the same number of words keep
+        // their times.
+        p.fix_words(2, 4, "these are all").unwrap();
+        let texts = |p: &Project| {
+            p.words()
+                .iter()
+                .map(|w| w.text.trim().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&p)[2..5], ["these", "are", "all"]);
+        assert_eq!((p.words()[3].start_secs, p.words()[3].end_secs), (2.1, 2.3));
+        // Fewer words: "all know," (4, 5: 2.4–2.8 s) becomes one word over the same time.
+        p.fix_words(5, 4, "indeed").unwrap();
+        let words = p.words();
+        assert_eq!(words[4].text.trim(), "indeed");
+        assert_eq!((words[4].start_secs, words[4].end_secs), (2.4, 2.8));
+        assert_eq!(words[5].text.trim(), "the");
+        // More words: "plan." becomes three, sharing 5.1–5.5 s by length.
+        p.fix_words(6, 6, "big new plan.").unwrap();
+        let words = p.words();
+        assert_eq!(texts(&p)[6..], ["big", "new", "plan."]);
+        assert_eq!(words[6].start_secs, 5.1);
+        assert_eq!(words[8].end_secs, 5.5);
+        assert!(words
+            .windows(2)
+            .all(|w| w[0].end_secs <= w[1].start_secs + 1e-9));
+        assert_eq!(
+            p.transcript[0].text.trim(),
+            "So um these are indeed the big new plan."
+        );
+        assert_eq!(p.fix_words(0, 1, "  "), Err(EditError::EmptyCorrection));
+        assert_eq!(p.fix_words(0, 99, "x"), Err(EditError::NoWord(99)));
+    }
+
+    #[test]
+    fn undo_steps_are_named_after_what_they_change() {
+        let before = project();
+        let mut p = before.clone();
+        let id = p.add_clip("Plan", Span::new(0.5, 6.0), "karaoke").unwrap();
+        assert_eq!(describe_change(&before, &p), "Add clip “Plan”");
+        type Step = fn(&mut Project, u32);
+        let steps: Vec<(Step, &str)> = vec![
+            (|p, id| p.delete_words(id, 1, 1).unwrap(), "Cut in “Plan”"),
+            (
+                |p, id| p.restore_cuts(id).unwrap(),
+                "Put back cuts in “Plan”",
+            ),
+            (
+                |p, id| p.trim(id, Span::new(1.0, 6.0)).unwrap(),
+                "Trim “Plan”",
+            ),
+            (
+                |p, id| p.set_template(id, "boxed").unwrap(),
+                "Caption template of “Plan”",
+            ),
+            (
+                |p, id| p.set_aspect(id, Aspect::Square1x1).unwrap(),
+                "Shape of “Plan”",
+            ),
+            (
+                |p, id| {
+                    let key = PanKey {
+                        at_secs: 1.0,
+                        center_x: 0.2,
+                        center_y: 0.5,
+                    };
+                    p.set_pan_key(id, key).unwrap()
+                },
+                "Pan in “Plan”",
+            ),
+            (|p, _| p.fix_word(0, "Hello").unwrap(), "Correct words"),
+            (
+                |p, id| {
+                    p.split(id, 3.0).unwrap();
+                },
+                "Split “Plan”",
+            ),
+            (|p, id| p.delete_clip(id).unwrap(), "Delete clip “Plan”"),
+        ];
+        for (step, name) in steps {
+            let previous = p.clone();
+            step(&mut p, id);
+            assert_eq!(describe_change(&previous, &p), name);
+        }
+    }
+
+    #[test]
     fn a_project_survives_json() {
         let mut p = project();
         let id = p.add_clip("Plan", Span::new(0.5, 6.0), "karaoke").unwrap();
@@ -737,5 +1005,35 @@ mod tests {
         let mut back = back;
         let next = back.add_clip("Next", Span::new(6.0, 8.0), "plain").unwrap();
         assert!(next > id);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use super::share_time;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shares are consecutive, cover the stretch exactly and grow with word length.
+        #[test]
+        fn shared_time_covers_the_stretch(
+            start in 0.0f64..100.0,
+            length in 0.01f64..10.0,
+            words in proptest::collection::vec("[a-z]{1,12}", 1..8),
+        ) {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let shares = share_time(start, start + length, &words);
+            prop_assert_eq!(shares.len(), words.len());
+            prop_assert_eq!(shares[0].0, start);
+            prop_assert_eq!(shares[shares.len() - 1].1, start + length);
+            for pair in shares.windows(2) {
+                prop_assert_eq!(pair[0].1, pair[1].0);
+            }
+            let total: usize = words.iter().map(|w| w.len()).sum();
+            for (word, (a, b)) in words.iter().zip(&shares) {
+                let expected = length * word.len() as f64 / total as f64;
+                prop_assert!(((b - a) - expected).abs() < 1e-9);
+            }
+        }
     }
 }

@@ -28,6 +28,19 @@ pub fn secs_from_micros(micros: i64) -> f64 {
     micros as f64 / MICROS_PER_SEC as f64
 }
 
+/// A time as the editor writes it everywhere: `m:ss.ss` (`h:mm:ss.ss` from an hour on).
+pub fn clock(secs: f64) -> String {
+    let hundredths = (secs.max(0.0) * 100.0).round() as i64;
+    let (hours, rest) = (hundredths / 360_000, hundredths % 360_000);
+    let (minutes, rest) = (rest / 6_000, rest % 6_000);
+    let (seconds, fraction) = (rest / 100, rest % 100);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}.{fraction:02}")
+    } else {
+        format!("{minutes}:{seconds:02}.{fraction:02}")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Container {
     Mp4,
@@ -266,6 +279,20 @@ mod tests {
         assert_eq!(micros_from_ticks(-2, 3), -666_667);
         assert_eq!(micros_from_ticks(90_000, 90_000), 1_000_000);
         assert_eq!(micros_from_ticks(5, 0), 0);
+    }
+
+    #[test]
+    fn one_way_to_write_a_time() {
+        assert_eq!(clock(0.0), "0:00.00");
+        assert_eq!(clock(-3.0), "0:00.00", "never negative");
+        assert_eq!(clock(15.004), "0:15.00");
+        assert_eq!(clock(128.256), "2:08.26");
+        assert_eq!(
+            clock(59.996),
+            "1:00.00",
+            "rounding carries into the minutes"
+        );
+        assert_eq!(clock(3_725.5), "1:02:05.50");
     }
 
     #[test]
