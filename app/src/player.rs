@@ -4,9 +4,9 @@
 //! streams GOP after GOP through one decoder, keeping only a few frames in flight.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-use futures::future::{select, Either};
 use futures::FutureExt;
 use gloo_timers::future::TimeoutFuture;
 use reelsmith_core::media::{Gop, MediaInfo, VideoCodec};
@@ -18,8 +18,12 @@ use web_codecs::{
 
 use crate::blob_source::{js_error_text, BlobSource};
 
-/// Encoded frames handed to the decoder ahead of the one being shown.
-const FRAMES_IN_FLIGHT: usize = 8;
+/// Encoded frames waiting in the decoder's queue (not yet taken by the codec).
+const DECODE_QUEUE: u32 = 3;
+/// Decoded pictures waiting for their time (1080p: ~3 MB each).
+const READY_FRAMES: usize = 4;
+/// How often playback looks whether the decoder takes more input.
+const TICK_MS: u32 = 8;
 
 pub struct Player {
     source: BlobSource,
@@ -105,12 +109,24 @@ impl Player {
     /// Decodes the frame shown at `at_micros` (from the keyframe before it).
     pub async fn frame_at(&self, at_micros: i64) -> Result<ShownFrame, String> {
         let gop = self.gop_at(at_micros).await?;
-        let target = gop
+        let mut feed: Vec<&reelsmith_core::media::EncodedFrame> =
+            gop.frames_for(at_micros).iter().collect();
+        let mut target = gop
             .frame_at(at_micros)
             .map(|f| f.pts_micros)
             .ok_or("no frame at this time")?;
+        // In an open GOP the picture at this time may be one the next keyframe leads in: it
+        // needs this whole GOP and the next one up to it.
+        let next = match gop.next_key_micros {
+            Some(key) if gop.leads_into_next(at_micros) => Some(self.gop_at(key).await?),
+            _ => None,
+        };
+        if let Some((shown, lead)) = next.as_ref().and_then(|n| n.leading_frame_at(at_micros)) {
+            feed = gop.frames.iter().chain(lead).collect();
+            target = shown.pts_micros;
+        }
         let (decoder, mut decoded) = self.decoder()?;
-        for f in gop.frames_for(at_micros) {
+        for f in feed {
             decoder
                 .decode(self.encoded(f))
                 .map_err(|e| format!("The video could not be decoded: {e}"))?;
@@ -135,6 +151,11 @@ impl Player {
 
     /// Plays from `from_micros` until the end or until `generation` changes, calling `show`
     /// with each frame at its time. Returns the time reached.
+    ///
+    /// The decoder is fed whenever it has taken what it was given (`decodeQueueSize`) and few
+    /// decoded pictures wait to be shown, so memory stays bounded and a decoder that holds
+    /// pictures back (to reorder B-frames, or across an open GOP) is never starved. GOPs follow
+    /// one another by their keyframes, never by the end time of their last frame.
     pub async fn play(
         &self,
         from_micros: i64,
@@ -143,76 +164,112 @@ impl Player {
     ) -> Result<i64, String> {
         let my_generation = generation.get();
         let still_playing = || generation.get() == my_generation;
+        let decode_error = |e: web_codecs::Error| format!("The video could not be decoded: {e}");
         let (decoder, mut decoded) = self.decoder()?;
-        let mut gop = self.gop_at(from_micros).await?;
-        let mut pending: std::collections::VecDeque<_> = gop.frames.drain(..).collect();
-        let mut at_end = false;
+        let gop = self.gop_at(from_micros).await?;
+        let mut next_key = gop.next_key_micros;
+        let mut pending: VecDeque<_> = gop.frames.into();
+        let mut ready: VecDeque<ShownFrame> = VecDeque::new();
+        let mut flush = None;
         let mut flushed = false;
-        let mut in_flight = 0usize;
+        let frame_ms = frame_micros(self.info()) as f64 / 1000.0;
         let clock_start_ms = now_ms();
+        let due_ms = |pts: i64| clock_start_ms + (pts - from_micros) as f64 / 1000.0;
         let mut reached = from_micros;
         while still_playing() {
-            // Keep the decoder fed; fetch the next GOP when this one is used up.
-            while in_flight < FRAMES_IN_FLIGHT {
+            // Feed the decoder.
+            while flush.is_none()
+                && decoder.queue_size() < DECODE_QUEUE
+                && ready.len() < READY_FRAMES
+            {
                 if let Some(f) = pending.pop_front() {
-                    decoder
-                        .decode(self.encoded(&f))
-                        .map_err(|e| format!("The video could not be decoded: {e}"))?;
-                    in_flight += 1;
-                } else if !at_end {
-                    let next = self.gop_at(gop.end_micros).await?;
-                    if next.start_micros <= gop.start_micros {
-                        at_end = true;
-                    } else {
-                        gop = next;
-                        pending.extend(gop.frames.drain(..));
-                    }
+                    decoder.decode(self.encoded(&f)).map_err(decode_error)?;
+                } else if let Some(key) = next_key {
+                    let gop = self.gop_at(key).await?;
+                    next_key = gop.next_key_micros;
+                    pending.extend(gop.frames);
                 } else {
+                    flush = Some(Box::pin(decoder.flush().fuse()));
+                }
+            }
+            // Take what the decoder has output.
+            while let Some(result) = decoded.next().now_or_never() {
+                let Some(frame) = result.map_err(decode_error)? else {
                     break;
-                }
+                };
+                self.accept(&mut ready, frame, from_micros);
             }
-            if at_end && pending.is_empty() && !flushed {
-                decoder
-                    .flush()
-                    .await
-                    .map_err(|e| format!("The video could not be decoded: {e}"))?;
-                flushed = true;
-            }
-            // A frame, or after a short wait feed more (the decoder may hold frames to reorder).
-            let frame = match select(Box::pin(decoded.next()), TimeoutFuture::new(40)).await {
-                Either::Left((Ok(Some(frame)), _)) => frame,
-                Either::Left((Ok(None), _)) => break,
-                Either::Left((Err(e), _)) => {
-                    return Err(format!("The video could not be decoded: {e}"))
-                }
-                Either::Right(_) => {
-                    if flushed {
-                        break; // flushed and nothing more: the end
+            // Show the next picture when it is due; one that is late is dropped when the one
+            // after it is due too, so the picture keeps time with the clock.
+            if let Some(front) = ready.front() {
+                let now = now_ms();
+                if due_ms(front.pts_micros) <= now + 1.0 {
+                    let behind = ready
+                        .get(1)
+                        .is_some_and(|next| due_ms(next.pts_micros) + frame_ms <= now);
+                    if let Some(shown) = ready.pop_front() {
+                        if !behind {
+                            reached = shown.pts_micros;
+                            show(shown);
+                        }
                     }
                     continue;
                 }
+            } else if flushed {
+                break; // flushed, and every picture shown: the end
+            }
+            // Wait for the next picture's time, a decoded picture, the end of the flush, or a
+            // short tick (the decoder takes input without telling).
+            let wait_ms = ready.front().map_or(TICK_MS, |f| {
+                ((due_ms(f.pts_micros) - now_ms()).max(1.0) as u32).min(TICK_MS)
+            });
+            let mut timer = TimeoutFuture::new(wait_ms).fuse();
+            let mut frame_out = Box::pin(decoded.next().fuse());
+            let woke = match flush.as_mut().filter(|_| !flushed) {
+                Some(mut flushing) => futures::select! {
+                    result = flushing => Woke::Flushed(result),
+                    result = frame_out => Woke::Frame(result),
+                    () = timer => Woke::Tick,
+                },
+                None => futures::select! {
+                    result = frame_out => Woke::Frame(result),
+                    () = timer => Woke::Tick,
+                },
             };
-            in_flight = in_flight.saturating_sub(1);
-            let pts = self.pts_of(&frame);
-            if pts < from_micros {
-                continue; // between the keyframe and the start point
+            match woke {
+                Woke::Flushed(result) => {
+                    result.map_err(decode_error)?;
+                    flushed = true;
+                }
+                Woke::Frame(result) => {
+                    if let Some(frame) = result.map_err(decode_error)? {
+                        self.accept(&mut ready, frame, from_micros);
+                    }
+                }
+                Woke::Tick => {}
             }
-            let due_ms = clock_start_ms + (pts - from_micros) as f64 / 1000.0;
-            let wait_ms = due_ms - now_ms();
-            if wait_ms > 1.0 {
-                TimeoutFuture::new(wait_ms as u32).await;
-            }
-            if !still_playing() {
-                break;
-            }
-            reached = pts;
-            show(ShownFrame {
+        }
+        Ok(reached)
+    }
+
+    /// Queues a decoded picture to be shown, unless it lies before the start point (between
+    /// the keyframe and where playback starts).
+    fn accept(&self, ready: &mut VecDeque<ShownFrame>, frame: VideoFrame, from_micros: i64) {
+        let pts = self.pts_of(&frame);
+        if pts >= from_micros {
+            ready.push_back(ShownFrame {
                 frame,
                 pts_micros: pts,
             });
         }
-        Ok(reached)
     }
+}
+
+/// What ended a wait during playback.
+enum Woke {
+    Flushed(Result<(), web_codecs::Error>),
+    Frame(Result<Option<VideoFrame>, web_codecs::Error>),
+    Tick,
 }
 
 fn now_ms() -> f64 {

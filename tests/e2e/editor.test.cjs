@@ -186,6 +186,91 @@ test('play advances through frames and stops at the end', async () => {
   await editor.close();
 });
 
+/** Records, from now on, every frame the preview presents (its pts in µs). */
+async function recordFrames(page) {
+  await page.evaluate(() => {
+    window.presented = [];
+    const canvas = document.querySelector('[data-testid=preview]');
+    new MutationObserver(() => window.presented.push(Number(canvas.dataset.framePts)))
+      .observe(canvas, { attributes: true, attributeFilter: ['data-draws'] });
+  });
+}
+
+/** The largest step between successive presented frames, and where it was. */
+function largestGap(presented) {
+  let gap = { micros: 0, at: presented[0] };
+  for (let i = 1; i < presented.length; i++) {
+    assert.ok(presented[i] > presented[i - 1], `frames go forward: ${presented[i - 1]} then ${presented[i]}`);
+    if (presented[i] - presented[i - 1] > gap.micros) gap = { micros: presented[i] - presented[i - 1], at: presented[i - 1] };
+  }
+  return gap;
+}
+
+test('playback runs across every keyframe of a long-GOP 1080p file without stalling', async () => {
+  const name = 'long_gop_1080p.mp4';
+  const p = probe(name);
+  const keyframes = fs.readFileSync(fixture(`${name}.vpackets.csv`), 'utf8').trim().split('\n')
+    .filter((l) => l.includes(',K')).map((l) => Math.round(Number(l.split(',')[0]) * 1e6));
+  assert.ok(keyframes.length >= 4, 'the fixture has several GOPs');
+  const editor = await Editor.open();
+  await editor.pick(name);
+  await editor.waitForFrame(p.pts[0]);
+  await recordFrames(editor.page);
+  const play = editor.page.getByTestId('play');
+  await play.click();
+  await editor.page.waitForFunction(() => document.querySelector('[data-testid=play]').innerText === 'Pause');
+  await editor.page.waitForFunction(
+    () => document.querySelector('[data-testid=play]').innerText === 'Play',
+    null,
+    { timeout: 90000 },
+  );
+  const presented = await editor.page.evaluate(() => window.presented);
+  const last = p.pts[p.pts.length - 1];
+  assert.equal(presented[presented.length - 1], last, 'played to the last frame');
+  const gap = largestGap(presented);
+  assert.ok(gap.micros <= 100_000, `a gap of ${gap.micros / 1000} ms after ${gap.at / 1e6} s`);
+  for (const key of keyframes) {
+    assert.ok(presented.some((t) => t >= key - 100_000 && t < key), `frames just before the keyframe at ${key / 1e6} s`);
+    assert.ok(presented.some((t) => t >= key && t <= key + 100_000), `frames just after the keyframe at ${key / 1e6} s`);
+  }
+  // The bar code of the frame left on screen is the last frame's.
+  assert.equal((await editor.pixels()).index, expectedFrame(p, last).index % 256);
+  await editor.close();
+});
+
+test('"Play clip" on a long-GOP file runs from the in point across keyframes to the out point', async () => {
+  const name = 'long_gop_1080p.mp4';
+  const p = probe(name);
+  const editor = await Editor.open();
+  await editor.pick(name);
+  await editor.waitForFrame(p.pts[0]);
+  // A new clip starts at the playhead and lasts 15 s: 4 s – 19 s spans two keyframes.
+  await editor.seek(4_000_000);
+  await editor.waitForFrame(expectedFrame(p, 4_000_000).pts);
+  await editor.page.getByTestId('new-clip').click();
+  await editor.page.getByTestId('play-clip').waitFor();
+  await editor.page.waitForTimeout(500); // the redraw after the edit
+  await recordFrames(editor.page);
+  await editor.page.getByTestId('play-clip').click();
+  await editor.page.waitForFunction(() => document.querySelector('[data-testid=play]').innerText === 'Pause');
+  await editor.page.waitForFunction(
+    () => document.querySelector('[data-testid=play]').innerText === 'Play',
+    null,
+    { timeout: 60000 },
+  );
+  const presented = await editor.page.evaluate(() => window.presented);
+  const frame = 1e6 / p.fps;
+  assert.ok(Math.abs(presented[0] - 4_000_000) <= frame, `first frame ${presented[0]}`);
+  const reached = presented[presented.length - 1];
+  assert.ok(reached < 19_000_000 && reached >= 19_000_000 - 3 * frame, `last frame ${reached} for out point 19 s`);
+  const gap = largestGap(presented);
+  assert.ok(gap.micros <= 100_000, `a gap of ${gap.micros / 1000} ms after ${gap.at / 1e6} s`);
+  // Stopped on the last frame played, not back at the in point.
+  await editor.page.waitForTimeout(300);
+  assert.equal(await editor.waitForFrame(null), reached, 'the picture stays where the clip ended');
+  await editor.close();
+});
+
 describe('bad input gets a clear message and the editor stays usable', () => {
   for (const [name, message] of [
     ['not_a_video.mp4', /not a video/],

@@ -460,12 +460,12 @@ impl Video<'_> {
                         .map_err(|e| format!("The video could not be decoded: {e}"))?;
                     in_flight += 1;
                 } else if !fed_all {
-                    let next = player.gop_at(gop.end_micros).await?;
-                    if next.start_micros <= gop.start_micros || next.start_micros >= b {
-                        fed_all = true;
-                    } else {
-                        gop = next;
-                        pending.extend(gop.frames.drain(..));
+                    match gop.next_key_micros.filter(|&key| key < b) {
+                        Some(key) => {
+                            gop = player.gop_at(key).await?;
+                            pending.extend(gop.frames.drain(..));
+                        }
+                        None => fed_all = true,
                     }
                 } else {
                     break;
