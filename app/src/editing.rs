@@ -8,16 +8,21 @@ use leptos::task::spawn_local;
 use reelsmith_core::captions::{layout, page_at, template, templates, Rgba, StyleOverrides, FONTS};
 use reelsmith_core::clips::{suggest, LengthTarget, Loudness, Suggestion};
 use reelsmith_core::edit::{
-    fillers, silences, Aspect, Clip, Crop, EditError, History, PanKey, Project, SourceRef, Span,
-    DEFAULT_FILLERS,
+    describe_change, fillers, silences, Aspect, Clip, Crop, EditError, History, PanKey, Project,
+    SourceRef, Span, DEFAULT_FILLERS,
 };
-use reelsmith_core::media::secs_from_micros;
+use reelsmith_core::media::{clock, secs_from_micros};
 use reelsmith_core::transcript::{Segment, Word};
 use wasm_bindgen::JsCast;
 
 use crate::caption_draw::{draw_page, CanvasMeasure};
 use crate::project_store::{self, Autosaver};
 use crate::sound::LOUDNESS_STEP;
+
+/// Shows the frame at a time in µs (the editor's seek, handed to panels).
+pub type SeekFn = StoredValue<Box<dyn Fn(i64)>, LocalStorage>;
+/// Plays stretches of the source one after another.
+pub type PlayFn = StoredValue<Box<dyn Fn(Vec<Span>)>, LocalStorage>;
 
 /// Pauses longer than this are cut by the clean-up.
 const SILENCE_SECS: f64 = 0.8;
@@ -44,6 +49,9 @@ pub struct Edits {
     pub cleanup: RwSignal<Option<Vec<Span>>>,
     /// The filler words and phrases the clean-up removes, comma-separated (editable).
     pub fillers: RwSignal<String>,
+    /// What Undo and Redo would change, named (`None`: nothing to undo / redo).
+    pub undo_label: RwSignal<Option<String>>,
+    pub redo_label: RwSignal<Option<String>>,
 }
 
 impl Edits {
@@ -60,7 +68,24 @@ impl Edits {
             saves: RwSignal::new(0),
             cleanup: RwSignal::new(None),
             fillers: RwSignal::new(DEFAULT_FILLERS.join(", ")),
+            undo_label: RwSignal::new(None),
+            redo_label: RwSignal::new(None),
         }
+    }
+
+    /// Names the steps Undo and Redo would take now.
+    fn name_history(&self) {
+        let current = self.project.get_untracked();
+        let (undo, redo) = self.history.with_value(|h| {
+            (
+                h.undo_target()
+                    .map(|before| describe_change(before, &current)),
+                h.redo_target()
+                    .map(|after| describe_change(&current, after)),
+            )
+        });
+        self.undo_label.set(undo);
+        self.redo_label.set(redo);
     }
 
     /// Applies an edit: remembered for undo, saved, or its error shown.
@@ -73,6 +98,7 @@ impl Edits {
                 self.project.set(next);
                 self.message.set(None);
                 self.cleanup.set(None);
+                self.name_history();
                 self.save();
                 true
             }
@@ -111,6 +137,7 @@ impl Edits {
             .flatten()
         {
             self.project.set(other);
+            self.name_history();
             self.save();
         }
     }
@@ -140,6 +167,7 @@ impl Edits {
         };
         if before != self.project.get_untracked() {
             self.history.update_value(|h| h.record(&before));
+            self.name_history();
             self.save();
         }
     }
@@ -159,6 +187,7 @@ impl Edits {
         self.restorable.set(None);
         self.project
             .set(restored.unwrap_or_else(|| Project::new(source, duration_secs)));
+        self.name_history();
         self.save();
         resumed
     }
@@ -306,7 +335,12 @@ pub fn RestoreBanner(edits: Edits) -> impl IntoView {
 
 /// Suggested clips for the transcript.
 #[component]
-pub fn SuggestionsPanel(edits: Edits, loudness: RwSignal<Vec<f32>>) -> impl IntoView {
+pub fn SuggestionsPanel(
+    edits: Edits,
+    loudness: RwSignal<Vec<f32>>,
+    seek: SeekFn,
+    preview: PlayFn,
+) -> impl IntoView {
     let suggestions = Memo::new(move |_| {
         let target = edits.target_secs.get();
         let loud = Loudness {
@@ -318,10 +352,13 @@ pub fn SuggestionsPanel(edits: Edits, loudness: RwSignal<Vec<f32>>) -> impl Into
             suggest(&words, &loud, LengthTarget::around(target), 5)
         })
     });
+    // A chosen suggestion becomes the selected clip, and the playhead goes to its start so
+    // the preview shows it with its frame and captions.
     let use_it = move |s: &Suggestion| {
-        let name = s.opening.clone();
         let span = Span::new(s.start_secs, s.end_secs);
-        edits.edit(|p| p.add_clip(&name, span, "karaoke").map(|_| ()));
+        if edits.edit(|p| p.add_clip(&s.title, span, "karaoke").map(|_| ())) {
+            seek.with_value(|seek| seek((s.start_secs * 1e6).round() as i64));
+        }
     };
     view! {
         <section class="suggestions" class:hidden=move || edits.project.with(|p| p.transcript.is_empty())>
@@ -336,19 +373,38 @@ pub fn SuggestionsPanel(edits: Edits, loudness: RwSignal<Vec<f32>>) -> impl Into
                     }
                 />" s"
             </label>
-            <ol>
-                {move || suggestions.get().into_iter().map(|s| {
-                    let chosen = s.clone();
-                    view! {
-                        <li data-testid="suggestion" data-start=format!("{:.2}", s.start_secs) data-end=format!("{:.2}", s.end_secs)>
-                            <strong class="score">{format!("{:.0}", s.score)}</strong>
-                            " “" {s.opening.clone()} "…” "
-                            <span class="range">{format!("{} – {}", fmt_secs(s.start_secs), fmt_secs(s.end_secs))}</span>
-                            <span class="reason">{s.reason.clone()}</span>
-                            <button data-testid="use-suggestion" on:click=move |_| use_it(&chosen)>"Use this clip"</button>
-                        </li>
+            <ol class="cards">
+                <For
+                    each=move || suggestions.get()
+                    key=|s| ((s.start_secs * 1000.0) as i64, (s.end_secs * 1000.0) as i64, s.title.clone())
+                    let(s)
+                >
+                    {
+                        let chosen = s.clone();
+                        let span = Span::new(s.start_secs, s.end_secs);
+                        let title = s.title.clone();
+                        view! {
+                            <li class="card" data-testid="suggestion" data-start=format!("{:.2}", s.start_secs) data-end=format!("{:.2}", s.end_secs)>
+                                <h3 class="title">{s.title.clone()}</h3>
+                                <p class="meta">
+                                    <span class="range">{format!("{} – {}", clock(s.start_secs), clock(s.end_secs))}</span>
+                                    " · " <span class="length">{format!("{:.0} s", s.end_secs - s.start_secs)}</span>
+                                    " · " <span class="score" title="How likely this stretch works as a short, out of 100">{format!("score {:.0}", s.score)}</span>
+                                </p>
+                                <p class="quote">"“" {s.opening.clone()} "”"</p>
+                                <ul class="reasons">
+                                    {s.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect::<Vec<_>>()}
+                                </ul>
+                                <div class="actions">
+                                    <button data-testid="preview-suggestion" aria-label=format!("Preview “{title}”")
+                                        on:click=move |_| preview.with_value(|play| play(vec![span]))>"▶ Preview"</button>
+                                    <button data-testid="use-suggestion" class="primary" aria-label=format!("Use “{}” as a clip", s.title)
+                                        on:click=move |_| use_it(&chosen)>"Use this clip"</button>
+                                </div>
+                            </li>
+                        }
                     }
-                }).collect::<Vec<_>>()}
+                </For>
             </ol>
             <Show when=move || suggestions.with(Vec::is_empty)>
                 <p>"No stretch of this transcript fits the target length; try another length."</p>
@@ -357,78 +413,10 @@ pub fn SuggestionsPanel(edits: Edits, loudness: RwSignal<Vec<f32>>) -> impl Into
     }
 }
 
-/// Draws the loudness over time with the selected clip's span and cuts.
-fn draw_waveform(
-    canvas: &web_sys::HtmlCanvasElement,
-    loudness: &[f32],
-    duration: f64,
-    clip: Option<&Clip>,
-) {
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
-        return;
-    };
-    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
-        return;
-    };
-    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
-    ctx.clear_rect(0.0, 0.0, w, h);
-    let x_of = |secs: f64| {
-        if duration > 0.0 {
-            secs / duration * w
-        } else {
-            0.0
-        }
-    };
-    if let Some(clip) = clip {
-        ctx.set_fill_style_str("rgba(80, 140, 255, 0.25)");
-        ctx.fill_rect(
-            x_of(clip.span.start_secs),
-            0.0,
-            x_of(clip.span.end_secs) - x_of(clip.span.start_secs),
-            h,
-        );
-        ctx.set_fill_style_str("rgba(255, 80, 80, 0.35)");
-        for cut in &clip.cuts {
-            ctx.fill_rect(
-                x_of(cut.start_secs),
-                0.0,
-                (x_of(cut.end_secs) - x_of(cut.start_secs)).max(1.0),
-                h,
-            );
-        }
-    }
-    let peak = loudness.iter().copied().fold(1e-6, f32::max);
-    let step = LOUDNESS_STEP as f64 / 16_000.0;
-    ctx.set_fill_style_str("#9ab");
-    for (i, v) in loudness.iter().enumerate() {
-        let bar = f64::from(v / peak) * h;
-        ctx.fill_rect(
-            x_of(i as f64 * step),
-            (h - bar) / 2.0,
-            (x_of(step)).max(1.0),
-            bar,
-        );
-    }
-}
-
 /// The clips: list, trim handles over the waveform, split/delete/reorder, clean-up,
 /// template and aspect.
 #[component]
-pub fn ClipsPanel(
-    edits: Edits,
-    loudness: RwSignal<Vec<f32>>,
-    time_micros: RwSignal<i64>,
-) -> impl IntoView {
-    let waveform = NodeRef::<leptos::html::Canvas>::new();
-    Effect::new(move |_| {
-        let clip = edits.selected_clip();
-        let duration = edits.project.with(|p| p.duration_secs);
-        loudness.with(|l| {
-            if let Some(canvas) = waveform.get() {
-                draw_waveform(&canvas, l, duration, clip.as_ref());
-            }
-        });
-    });
+pub fn ClipsPanel(edits: Edits, time_micros: RwSignal<i64>) -> impl IntoView {
     let duration = move || edits.project.with(|p| p.duration_secs);
     let selected = move || edits.selected_clip();
     let now = move || secs_from_micros(time_micros.get_untracked());
@@ -449,7 +437,7 @@ pub fn ClipsPanel(
                             <button class="pick" on:click=move |_| { edits.project.update(|p| p.selected = Some(id)); }>
                                 {c.name.clone()}
                             </button>
-                            " " {format!("{} – {} ({} after cuts)", fmt_secs(c.span.start_secs), fmt_secs(c.span.end_secs), fmt_secs(c.output_secs()))}
+                            " " {format!("{} – {} ({} after cuts)", clock(c.span.start_secs), clock(c.span.end_secs), fmt_secs(c.output_secs()))}
                             <button title="Move up" on:click=move |_| { edits.edit(|p| p.move_clip(id, i.saturating_sub(1))); }>"↑"</button>
                             <button title="Move down" on:click=move |_| { edits.edit(|p| p.move_clip(id, i + 1)); }>"↓"</button>
                             <button data-testid="delete-clip" on:click=move |_| { edits.edit(|p| p.delete_clip(id)); }>"Delete"</button>
@@ -457,7 +445,6 @@ pub fn ClipsPanel(
                     }
                 }).collect::<Vec<_>>())}
             </ul>
-            <canvas node_ref=waveform data-testid="waveform" width="800" height="60"></canvas>
             <Show when=move || selected().is_some()>
                 <div class="trim">
                     <label>"In "
@@ -502,7 +489,9 @@ pub fn ClipsPanel(
                 </Show>
                 <div class="style">
                     <label>"Captions "
-                        <select data-testid="template" on:change=move |ev| {
+                        <select data-testid="template"
+                            prop:value=move || selected().map(|c| c.template)
+                            on:change=move |ev| {
                             let id = event_target_value(&ev);
                             if let Some(c) = selected() { edits.edit(|p| p.set_template(c.id, &id)); }
                         }>
@@ -514,7 +503,9 @@ pub fn ClipsPanel(
                         </select>
                     </label>
                     <label>" Shape "
-                        <select data-testid="aspect" on:change=move |ev| {
+                        <select data-testid="aspect"
+                            prop:value=move || selected().map(|c| c.reframe.aspect.label().to_string())
+                            on:change=move |ev| {
                             let aspect = match event_target_value(&ev).as_str() {
                                 "1:1" => Aspect::Square1x1,
                                 "16:9" => Aspect::Landscape16x9,
@@ -674,7 +665,9 @@ fn StyleControls(edits: Edits) -> impl IntoView {
     view! {
         <div class="style" data-testid="style-controls">
             <label>"Font "
-                <select data-testid="style-font" on:change=move |ev| {
+                <select data-testid="style-font"
+                    prop:value=move || current().map(|(_, _, s)| s.font.family.to_string())
+                    on:change=move |ev| {
                     let family = event_target_value(&ev);
                     change(Box::new(move |s| s.font_family = Some(family.clone())));
                 }>

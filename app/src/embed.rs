@@ -335,9 +335,9 @@ fn report(
     // An open is done once its video shows.
     {
         let link = Rc::clone(link);
-        let (loading, info) = (editor.loading, editor.info);
+        let opened = editor.opened;
         Effect::new(move |_| {
-            if !loading.get() && info.with(Option::is_some) {
+            if opened.get() > 0 {
                 if let Some(id) = link.pending_open.take() {
                     link.partner.post(&Event::Done { id });
                 }

@@ -15,7 +15,9 @@ pub mod player;
 pub mod project_store;
 pub mod publish;
 pub mod sound;
+pub mod timeline;
 pub mod transcriber;
+pub mod transcript_panel;
 pub mod worker_client;
 
 use std::cell::{Cell, RefCell};
@@ -25,7 +27,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use reelsmith_core::media::{secs_from_micros, MediaInfo};
 use reelsmith_core::protocol::{RequestBody, ResponseBody};
-use reelsmith_core::transcript::{eta_secs, word_index_at};
 use wasm_bindgen::JsCast;
 
 use editing::{ClipsPanel, Edits, RestoreBanner, SuggestionsPanel};
@@ -34,6 +35,7 @@ use reelsmith_core::transcript::{Transcript, WindowSpan};
 use transcriber::{Job, Phase, Settings, TranscriptState};
 
 use player::{draw, frame_micros, Player};
+use timeline::THUMBNAILS;
 use worker_client::WorkerClient;
 
 /// Asks the browser to load the bundled caption fonts now, so the first captions drawn on a
@@ -69,7 +71,7 @@ pub fn start() {
 
 /// Handles and signals shared by the editor's event handlers.
 #[derive(Clone)]
-struct Editor {
+pub struct Editor {
     player: Rc<RefCell<Option<Rc<Player>>>>,
     /// Bumped to stop playback and to discard stale opens.
     generation: Rc<Cell<u64>>,
@@ -80,7 +82,12 @@ struct Editor {
     info: RwSignal<Option<MediaInfo>>,
     error: RwSignal<Option<String>>,
     file_name: RwSignal<String>,
-    loading: RwSignal<bool>,
+    /// The file being opened, while it is.
+    opening: RwSignal<Option<String>>,
+    /// Bumped by each open, so that only the newest one lands.
+    opens: Rc<Cell<u64>>,
+    /// Files opened successfully so far (the widget answers an open on it).
+    opened: RwSignal<u64>,
     playing: RwSignal<bool>,
     time_micros: RwSignal<i64>,
     shown_pts: RwSignal<Option<i64>>,
@@ -104,7 +111,9 @@ impl Editor {
             info: RwSignal::new(None),
             error: RwSignal::new(None),
             file_name: RwSignal::new(String::new()),
-            loading: RwSignal::new(false),
+            opening: RwSignal::new(None),
+            opens: Rc::default(),
+            opened: RwSignal::new(0),
             playing: RwSignal::new(false),
             time_micros: RwSignal::new(0),
             shown_pts: RwSignal::new(None),
@@ -138,51 +147,63 @@ impl Editor {
         self.playing.set(false);
     }
 
+    /// Opens a picked file. Until it is known to be a video this browser can play, nothing of
+    /// what is open changes: a failed open leaves the video, its transcript and the project
+    /// as they were.
     fn open(&self, file: web_sys::File) {
-        self.stop();
-        let my_generation = self.generation.get();
+        self.opens.set(self.opens.get() + 1);
+        let my_open = self.opens.get();
         let name = file.name();
         let source = SourceRef {
             name: name.clone(),
             bytes: file.size() as u64,
             last_modified_ms: file.last_modified(),
         };
-        self.file_name.set(name.clone());
+        self.opening.set(Some(name.clone()));
         self.error.set(None);
-        self.info.set(None);
-        self.shown_pts.set(None);
-        self.player.replace(None);
-        self.cancel_transcription();
-        self.transcription.phase.set(Phase::Idle);
-        self.transcription
-            .transcript
-            .set(reelsmith_core::transcript::Transcript::new());
-        self.loading.set(true);
         let editor = self.clone();
         spawn_local(async move {
             let opened = Player::open(file.into()).await;
-            if editor.generation.get() != my_generation {
+            if editor.opens.get() != my_open {
                 return; // another file was picked meanwhile
             }
-            editor.loading.set(false);
-            match opened {
-                Ok(player) => {
-                    editor.info.set(Some(player.info().clone()));
-                    let duration = player.info().duration_secs();
-                    editor.player.replace(Some(Rc::new(player)));
-                    editor.seek(0);
-                    if let Some(strip) = editor.thumbs.get_untracked() {
-                        editor.draw_thumbnails(strip);
-                    }
-                    if editor.edits.start(source, duration) && editor.resume_transcript() {
-                        return; // the saved project already has this video's transcript
-                    }
-                    editor.transcribe();
+            editor.opening.set(None);
+            let player = match opened {
+                Ok(player) => player,
+                Err(message) => {
+                    let kept = if editor.info.with_untracked(Option::is_some) {
+                        " What was open is unchanged."
+                    } else {
+                        ""
+                    };
+                    editor
+                        .error
+                        .set(Some(format!("Could not open “{name}”: {message}{kept}")));
+                    return;
                 }
-                Err(message) => editor
-                    .error
-                    .set(Some(format!("Could not open “{name}”: {message}"))),
+            };
+            // The new video replaces the old one from here on.
+            editor.stop();
+            editor.cancel_transcription();
+            editor.transcription.phase.set(Phase::Idle);
+            editor
+                .transcription
+                .transcript
+                .set(reelsmith_core::transcript::Transcript::new());
+            editor.shown_pts.set(None);
+            editor.file_name.set(name);
+            editor.info.set(Some(player.info().clone()));
+            let duration = player.info().duration_secs();
+            editor.player.replace(Some(Rc::new(player)));
+            editor.opened.update(|n| *n += 1);
+            editor.seek(0);
+            if let Some(strip) = editor.thumbs.get_untracked() {
+                editor.draw_thumbnails(strip);
             }
+            if editor.edits.start(source, duration) && editor.resume_transcript() {
+                return; // the saved project already has this video's transcript
+            }
+            editor.transcribe();
         });
     }
 
@@ -313,9 +334,14 @@ impl Editor {
     /// Plays the selected clip as it will be exported: its kept stretches one after another,
     /// jumping over cuts, stopping at its out point.
     fn play_clip(&self) {
-        let Some(clip) = self.edits.selected_clip_untracked() else {
-            return;
-        };
+        if let Some(clip) = self.edits.selected_clip_untracked() {
+            self.play_spans(clip.kept());
+        }
+    }
+
+    /// Plays stretches of the source one after another and stops on the last frame of the
+    /// last one.
+    fn play_spans(&self, spans: Vec<Span>) {
         let Some(player) = self.player.borrow().clone() else {
             return;
         };
@@ -323,7 +349,7 @@ impl Editor {
         self.playing.set(true);
         let editor = self.clone();
         spawn_local(async move {
-            for span in clip.kept() {
+            for span in spans {
                 let my_generation = editor.generation.get();
                 let end = (span.end_secs * 1e6).round() as i64;
                 let reached_end = Rc::new(Cell::new(false));
@@ -349,10 +375,10 @@ impl Editor {
                     editor.error.set(Some(message));
                     break;
                 }
+                if !reached_end.get() && editor.generation.get() != my_generation {
+                    return; // stopped by the user
+                }
                 if !reached_end.get() {
-                    if editor.generation.get() != my_generation {
-                        return; // stopped by the user
-                    }
                     break; // the video ended
                 }
             }
@@ -411,17 +437,8 @@ impl Editor {
     }
 }
 
-/// Thumbnails along the timeline.
-const THUMBNAILS: usize = 10;
-
 fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
     files.and_then(|f| f.get(0))
-}
-
-fn format_time(micros: i64) -> String {
-    let secs = secs_from_micros(micros.max(0));
-    let minutes = (secs / 60.0).floor();
-    format!("{}:{:06.3}", minutes as i64, secs - minutes * 60.0)
 }
 
 #[component]
@@ -460,36 +477,31 @@ fn App() -> impl IntoView {
             }
         }
     };
-    let on_seek = {
-        let editor = editor.clone();
-        move |ev: leptos::ev::Event| {
-            let input: Option<web_sys::HtmlInputElement> =
-                ev.target().and_then(|t| t.dyn_into().ok());
-            if let Some(value) = input.and_then(|i| i.value().parse::<f64>().ok()) {
-                editor.seek(value as i64);
-            }
-        }
-    };
+    let shortcuts_open = RwSignal::new(false);
     // The editor is the page: its key handler and worker live as long as it does.
     let _keys = {
         let editor = editor.clone();
         window_event_listener(leptos::ev::keydown, move |ev| {
-            let on_control = ev
+            let target = ev
                 .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-                .is_some_and(|el| {
-                    matches!(
-                        el.tag_name().as_str(),
-                        "BUTTON" | "INPUT" | "SELECT" | "TEXTAREA"
-                    )
-                });
+                .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
+            let on_field = target.as_ref().is_some_and(|el| {
+                matches!(
+                    el.tag_name().as_str(),
+                    "BUTTON" | "INPUT" | "SELECT" | "TEXTAREA"
+                )
+            });
+            // The transcript's words move with the arrows themselves.
+            let on_word = target
+                .as_ref()
+                .is_some_and(|el| el.class_list().contains("word"));
             match ev.key().as_str() {
-                " " if !on_control => {
+                " " if !on_field => {
                     ev.prevent_default();
                     editor.toggle_play();
                 }
-                "ArrowLeft" if !on_control => editor.step(-1),
-                "ArrowRight" if !on_control => editor.step(1),
+                "ArrowLeft" if !on_field && !on_word => editor.step(-1),
+                "ArrowRight" if !on_field && !on_word => editor.step(1),
                 "z" | "Z" if ev.ctrl_key() || ev.meta_key() => {
                     ev.prevent_default();
                     if ev.shift_key() {
@@ -498,7 +510,7 @@ fn App() -> impl IntoView {
                         editor.edits.undo();
                     }
                 }
-                _ if on_control => {}
+                _ if on_field => {}
                 "j" => editor.seek(editor.time_micros.get_untracked() - 2_000_000),
                 "k" => editor.stop(),
                 "l" if !editor.playing.get_untracked() => editor.toggle_play(),
@@ -509,6 +521,8 @@ fn App() -> impl IntoView {
                     .edits
                     .mark(false, secs_from_micros(editor.time_micros.get_untracked())),
                 "Delete" | "Backspace" => editor.edits.cut_selection(),
+                "?" => shortcuts_open.update(|o| *o = !*o),
+                "Escape" => shortcuts_open.set(false),
                 _ => {}
             }
         })
@@ -597,7 +611,8 @@ fn App() -> impl IntoView {
         editor.clone(),
     );
     let info = editor.info;
-    let duration = move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros));
+    let duration =
+        Signal::derive(move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros)));
     let exported = RwSignal::new_local(None::<publish::Exported>);
     let published = RwSignal::new(None::<String>);
     let export_failed = RwSignal::new(None::<String>);
@@ -605,110 +620,152 @@ fn App() -> impl IntoView {
     let duration_secs = move || {
         secs_from_micros(info.with_untracked(|i| i.as_ref().map_or(0, |i| i.duration_micros)))
     };
+    let seek: editing::SeekFn = StoredValue::new_local(Box::new({
+        let editor = editor.clone();
+        move |at| editor.seek(at)
+    }));
+    let preview: editing::PlayFn = StoredValue::new_local(Box::new({
+        let editor = editor.clone();
+        move |spans| editor.play_spans(spans)
+    }));
 
     view! {
         <header class="topbar">
             <h1>"Reelsmith"</h1>
-            <span class="tagline">"Your video never leaves this tab."</span>
-        </header>
-        <main>
-            <RestoreBanner edits=editor.edits />
-            <label
-                class="dropzone"
-                data-testid="dropzone"
-                on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
-                on:drop=on_drop
-            >
+            <label class="button open-file" title="Open a video (MP4, MOV, WebM)">
                 <input
                     type="file"
+                    class="visually-hidden"
                     data-testid="file-input"
                     accept="video/mp4,video/quicktime,video/webm,.mp4,.mov,.m4v,.webm,.mkv"
                     on:change=on_pick
                 />
-                <span>"Drop a video here or click to choose one (MP4, MOV, WebM)"</span>
+                "Open video…"
             </label>
-            <Show when=move || editor.loading.get()>
-                <p class="status" data-testid="loading">"Opening " {move || editor.file_name.get()} "…"</p>
-            </Show>
-            <Show when=move || editor.error.with(Option::is_some)>
-                <p class="error" role="alert" data-testid="error">{move || editor.error.get()}</p>
-            </Show>
-            <Show when=move || editor.info.with(|i| i.as_ref().is_some_and(|i| !i.warnings.is_empty()))>
-                <p class="warning" data-testid="warning">
-                    {move || editor.info.with(|i| i.as_ref().map(|i| i.warnings.join(" ")))}
-                </p>
-            </Show>
-            <section class="player" class:hidden=move || !has_video()>
-                <canvas
-                    node_ref=editor.canvas
-                    data-testid="preview"
-                    on:pointerdown=on_pan_start
-                    on:pointermove=on_pan_move
-                    on:pointerup=move |_| edits.end_gesture()
-                    on:pointerleave=move |_| edits.end_gesture()
-                    data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
-                    data-draws=move || editor.draws.get().to_string()
-                ></canvas>
-                <canvas node_ref=editor.thumbs class="thumbs" data-testid="thumbnails" width="960" height="54"></canvas>
-                <div class="controls">
-                    <button data-testid="step-back" title="Previous frame (←)" on:click=move |_| e1.step(-1)>"−1 frame"</button>
-                    <button data-testid="play" on:click=move |_| e2.toggle_play()>
-                        {move || if editor.playing.get() { "Pause" } else { "Play" }}
-                    </button>
-                    <button data-testid="step-forward" title="Next frame (→)" on:click=move |_| e3.step(1)>"+1 frame"</button>
-                    <button data-testid="new-clip" title="A new clip from the playhead (15 s; move its ends with I and O)"
-                        on:click=move |_| {
-                            let at = secs_from_micros(editor.time_micros.get_untracked());
-                            let end = (at + NEW_CLIP_SECS).min(duration_secs());
-                            let edits = editor.edits;
-                            edits.edit(|p| {
-                                let name = format!("Clip {}", p.clips.len() + 1);
-                                p.add_clip(&name, Span::new(at, end), "karaoke").map(|_| ())
-                            });
-                        }>"New clip"</button>
-                    <button data-testid="play-clip" title="Play the selected clip without its cuts"
-                        class:hidden=move || editor.edits.project.with(|p| p.selected.is_none())
-                        on:click=move |_| e4.play_clip()>"Play clip"</button>
-                    <input
-                        type="range"
-                        data-testid="seek"
-                        aria-label="Position"
-                        min="0"
-                        max=move || duration().to_string()
-                        step="1"
-                        prop:value=move || editor.time_micros.get().to_string()
-                        on:input=on_seek
-                    />
-                    <span class="time" data-testid="time">
-                        {move || format_time(editor.time_micros.get())} " / "
-                        {move || format_time(duration())}
-                    </span>
+            <span class="file-name" data-testid="file-name">{move || editor.file_name.get()}</span>
+            <div class="history" role="group" aria-label="Undo and redo">
+                <button
+                    data-testid="undo"
+                    disabled=move || edits.undo_label.with(Option::is_none)
+                    title=move || edits.undo_label.get().map_or("Nothing to undo".to_string(), |l| format!("Undo: {l} (Ctrl+Z)"))
+                    aria-label=move || edits.undo_label.get().map_or("Undo".to_string(), |l| format!("Undo: {l}"))
+                    on:click=move |_| edits.undo()
+                >"↶ Undo"</button>
+                <button
+                    data-testid="redo"
+                    disabled=move || edits.redo_label.with(Option::is_none)
+                    title=move || edits.redo_label.get().map_or("Nothing to redo".to_string(), |l| format!("Redo: {l} (Ctrl+Shift+Z)"))
+                    aria-label=move || edits.redo_label.get().map_or("Redo".to_string(), |l| format!("Redo: {l}"))
+                    on:click=move |_| edits.redo()
+                >"↷ Redo"</button>
+            </div>
+            <button class="shortcuts-button" data-testid="shortcuts-button" title="Keyboard shortcuts (?)"
+                aria-label="Keyboard shortcuts" on:click=move |_| shortcuts_open.update(|o| *o = !*o)>"?"</button>
+            <span class="tagline">"Your video never leaves this tab."</span>
+        </header>
+        <Shortcuts open=shortcuts_open />
+        <main
+            class="editor"
+            class:empty=move || !has_video()
+            on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=on_drop
+        >
+            <div class="messages">
+                <RestoreBanner edits=editor.edits />
+                <Show when=move || editor.opening.with(Option::is_some)>
+                    <p class="status" data-testid="loading" role="status">"Opening " {move || editor.opening.get()} "…"</p>
+                </Show>
+                <Show when=move || editor.error.with(Option::is_some)>
+                    <p class="error" role="alert" data-testid="error">{move || editor.error.get()}</p>
+                </Show>
+                <Show when=move || editor.info.with(|i| i.as_ref().is_some_and(|i| !i.warnings.is_empty()))>
+                    <p class="warning" data-testid="warning">
+                        {move || editor.info.with(|i| i.as_ref().map(|i| i.warnings.join(" ")))}
+                    </p>
+                </Show>
+            </div>
+            <section class="stage" aria-label="Preview">
+                <Show when=move || !has_video()>
+                    // A drop anywhere on the editor opens the file (the handler is on <main>).
+                    <div class="dropzone" data-testid="dropzone">
+                        <p>"Drop a video here, or use “Open video…” above (MP4, MOV, WebM)."</p>
+                        <p class="status">"It is read and transcribed in this tab; nothing is uploaded."</p>
+                    </div>
+                </Show>
+                <div class="player" class:hidden=move || !has_video()>
+                    <div class="screen">
+                        <canvas
+                            node_ref=editor.canvas
+                            data-testid="preview"
+                            role="img"
+                            aria-label="Preview of the video with the selected clip's frame and captions; drag to move the frame"
+                            on:pointerdown=on_pan_start
+                            on:pointermove=on_pan_move
+                            on:pointerup=move |_| edits.end_gesture()
+                            on:pointerleave=move |_| edits.end_gesture()
+                            data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
+                            data-draws=move || editor.draws.get().to_string()
+                        ></canvas>
+                    </div>
+                    <div class="controls">
+                        <button data-testid="step-back" title="Previous frame (←)" aria-label="Previous frame" on:click=move |_| e1.step(-1)>"◀︎|"</button>
+                        <button data-testid="play" class="primary" title="Play or pause (Space)" on:click=move |_| e2.toggle_play()>
+                            {move || if editor.playing.get() { "Pause" } else { "Play" }}
+                        </button>
+                        <button data-testid="step-forward" title="Next frame (→)" aria-label="Next frame" on:click=move |_| e3.step(1)>"|▶︎"</button>
+                        <button data-testid="new-clip" title="A new clip from the playhead (15 s; move its ends with I and O)"
+                            on:click=move |_| {
+                                let at = secs_from_micros(editor.time_micros.get_untracked());
+                                let end = (at + NEW_CLIP_SECS).min(duration_secs());
+                                edits.edit(|p| {
+                                    let name = format!("Clip {}", p.clips.len() + 1);
+                                    p.add_clip(&name, Span::new(at, end), "karaoke").map(|_| ())
+                                });
+                            }>"New clip"</button>
+                        <button data-testid="play-clip" title="Play the selected clip as it will be exported (cuts skipped)"
+                            class:hidden=move || editor.edits.project.with(|p| p.selected.is_none())
+                            on:click=move |_| e4.play_clip()>"Play clip"</button>
+                    </div>
                 </div>
             </section>
-            <TranscriptPanel editor=editor.clone() />
-            <SuggestionsPanel edits=editor.edits loudness=editor.transcription.loudness />
-            <ClipsPanel edits=editor.edits loudness=editor.transcription.loudness time_micros=editor.time_micros />
-            <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) exported=exported failed=export_failed />
-            <publish::PublishPanel exported=exported published=published />
-            <MediaDetails info=editor.info name=editor.file_name />
-            <section class="project">
-                <button data-testid="export-project" on:click={
-                    let edits = editor.edits;
-                    move |_| {
-                        if let Err(message) = edits.project.with_untracked(editing::export_project) {
-                            edits.message.set(Some(message));
-                        }
-                    }
-                }>"Export project"</button>
-                <label>" Import project "
-                    <input type="file" accept=".json,application/json" data-testid="import-project" on:change=on_import />
-                </label>
-                <span class="status" data-testid="saved" data-saves=move || editor.edits.saves.get().to_string()>
-                    {move || if editor.edits.saves.get() > 0 { "Saved in this browser" } else { "" }}
-                </span>
-            </section>
-            <SettingsPanel state=editor.transcription />
-            <local_data::LocalDataPanel />
+            <aside class="side" aria-label="Transcript and suggestions">
+                <transcript_panel::TranscriptPanel editor=editor.clone() />
+                <SuggestionsPanel edits=editor.edits loudness=editor.transcription.loudness seek=seek preview=preview />
+            </aside>
+            <aside class="props" aria-label="Clip properties, export and project">
+                <ClipsPanel edits=editor.edits time_micros=editor.time_micros />
+                <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) exported=exported failed=export_failed />
+                <publish::PublishPanel exported=exported published=published />
+                <MediaDetails info=editor.info name=editor.file_name />
+                <section class="project">
+                    <h2>"Project"</h2>
+                    <button data-testid="export-project"
+                        disabled=move || edits.project.with(|p| p.source.is_none())
+                        on:click=move |_| {
+                            if let Err(message) = edits.project.with_untracked(editing::export_project) {
+                                edits.message.set(Some(message));
+                            }
+                        }>"Export project"</button>
+                    <label class="button">"Import project…"
+                        <input type="file" class="visually-hidden" accept=".json,application/json" data-testid="import-project" on:change=on_import />
+                    </label>
+                    <span class="status" data-testid="saved" role="status" data-saves=move || editor.edits.saves.get().to_string()>
+                        {move || if editor.edits.saves.get() > 0 { "Saved in this browser" } else { "" }}
+                    </span>
+                </section>
+                <SettingsPanel state=editor.transcription />
+                <local_data::LocalDataPanel />
+            </aside>
+            <div class="timeline-area" class:hidden=move || !has_video()>
+                <timeline::Timeline
+                    edits=editor.edits
+                    loudness=editor.transcription.loudness
+                    time_micros=editor.time_micros
+                    duration_micros=duration
+                    thumbs=editor.thumbs
+                    seek=seek
+                />
+            </div>
         </main>
         <footer>
             <embed::ModeStatus />
@@ -720,181 +777,40 @@ fn App() -> impl IntoView {
     }
 }
 
+/// The keyboard shortcuts, shown by "?" (or the key ?).
+#[component]
+fn Shortcuts(open: RwSignal<bool>) -> impl IntoView {
+    const KEYS: &[(&str, &str)] = &[
+        ("Space", "Play / pause"),
+        ("← / →", "Previous / next frame"),
+        ("J / K / L", "Back 2 s / stop / play"),
+        (
+            "I / O",
+            "Set the selected clip's in / out point at the playhead",
+        ),
+        ("Delete", "Cut the selected words from the clip"),
+        ("Shift + click, Shift + ← / →", "Select a run of words"),
+        ("Ctrl + Z / Ctrl + Shift + Z", "Undo / redo"),
+        ("?", "Show or hide this list"),
+        ("Esc", "Close this list"),
+    ];
+    view! {
+        <Show when=move || open.get()>
+            <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title" data-testid="shortcuts">
+                <div class="dialog">
+                    <h2 id="shortcuts-title">"Keyboard shortcuts"</h2>
+                    <dl>
+                        {KEYS.iter().map(|(key, what)| view! { <dt><kbd>{*key}</kbd></dt><dd>{*what}</dd> }).collect::<Vec<_>>()}
+                    </dl>
+                    <button data-testid="shortcuts-close" on:click=move |_| open.set(false)>"Close"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
-}
-
-/// What the transcript panel says about where transcription stands.
-fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String {
-    match phase {
-        Phase::Idle => String::new(),
-        Phase::NoSound => sound::NO_SOUND.to_string(),
-        Phase::Downloading { done, total } if *total > 0 => format!(
-            "Downloading the speech model (once): {} of {} ({:.0}%)",
-            megabytes(*done),
-            megabytes(*total),
-            *done as f64 * 100.0 / *total as f64
-        ),
-        Phase::Downloading { .. } => "Checking the speech model…".to_string(),
-        Phase::Loading => "Starting the speech model…".to_string(),
-        Phase::Running => {
-            let left = eta_secs(done, total, elapsed)
-                .map(|s| format!(" · about {:.0} s left", s.ceil()))
-                .unwrap_or_default();
-            format!("Transcribing: {done:.1} s of {total:.1} s{left}")
-        }
-        Phase::Done => format!(
-            "Transcribed {done:.1} s of audio in {elapsed:.1} s ({:.1}× real time)",
-            if elapsed > 0.0 { done / elapsed } else { 0.0 }
-        ),
-        Phase::Cancelled => "Transcription cancelled.".to_string(),
-        Phase::Failed(message) => format!("Transcription failed: {message}"),
-    }
-}
-
-#[component]
-fn TranscriptPanel(editor: Editor) -> impl IntoView {
-    let state = editor.transcription;
-    let time = editor.time_micros;
-    let current = Memo::new(move |_| {
-        let secs = secs_from_micros(time.get());
-        state.transcript.with(|t| word_index_at(t.words(), secs))
-    });
-    let done = move || state.transcript.with(|t| t.done_secs());
-    let running = move || {
-        matches!(
-            state.phase.get(),
-            Phase::Downloading { .. } | Phase::Loading | Phase::Running
-        )
-    };
-    let progress_value = move || match state.phase.get() {
-        Phase::Downloading { done, total } if total > 0 => done as f64 / total as f64,
-        _ => {
-            let total = state.total_secs.get();
-            if total > 0.0 {
-                (done() / total).min(1.0)
-            } else {
-                0.0
-            }
-        }
-    };
-    // Reactive closures must be Send: the editor's handles stay behind a local store.
-    let seeker = StoredValue::new_local(editor.clone());
-    let edits = editor.edits;
-    let selected = move |i: usize| {
-        edits
-            .selection
-            .get()
-            .is_some_and(|(a, b)| (a.min(b)..=a.max(b)).contains(&i))
-    };
-    let on_word = move |i: usize, at: i64, ev: leptos::ev::MouseEvent| {
-        let anchor = edits.selection.get_untracked().map(|(a, _)| a);
-        match anchor {
-            Some(a) if ev.shift_key() => edits.selection.set(Some((a, i))),
-            _ => edits.selection.set(Some((i, i))),
-        }
-        seeker.with_value(|e| e.seek(at));
-    };
-    let fix = move |i: usize, text: String| {
-        let fixed = web_sys::window()
-            .and_then(|w| {
-                w.prompt_with_message_and_default("Correct this word (its timing stays):", &text)
-                    .ok()
-            })
-            .flatten();
-        if let Some(fixed) = fixed.filter(|f| !f.trim().is_empty()) {
-            edits.edit(|p| p.fix_word(i, &fixed));
-        }
-    };
-    // Only what the word list shows: a pan drag or a style change must not rebuild it.
-    let project_words = Memo::new(move |_| {
-        edits
-            .project
-            .with(|p| p.words().into_iter().cloned().collect::<Vec<_>>())
-    });
-    let clip_cuts = Memo::new(move |_| {
-        edits.selected_clip().map(|c| reelsmith_core::edit::Clip {
-            template: String::new(),
-            style: Default::default(),
-            reframe: Default::default(),
-            name: String::new(),
-            ..c
-        })
-    });
-    let words = move || {
-        // The project's words once the transcript is in (fixes apply), the streaming ones before.
-        let from_project = project_words.get();
-        let words = if from_project.is_empty() {
-            state.transcript.with(|t| t.words().to_vec())
-        } else {
-            from_project
-        };
-        let clip = clip_cuts.get();
-        words
-            .into_iter()
-            .enumerate()
-            .map(|(i, w)| {
-                let at = (w.start_secs * 1e6).round() as i64;
-                let text = w.text.trim().to_string();
-                let cut = editing::is_cut(clip.as_ref(), &w);
-                let in_clip = clip.as_ref().is_some_and(|c| w.start_secs >= c.span.start_secs && w.end_secs <= c.span.end_secs);
-                let fix_text = text.clone();
-                view! {
-                    <span
-                        class="word"
-                        class:current=move || current.get() == Some(i)
-                        class:selected=move || selected(i)
-                        class:cut=cut
-                        class:in-clip=in_clip
-                        data-testid="word"
-                        data-index=i.to_string()
-                        data-start=format!("{:.2}", w.start_secs)
-                        data-end=format!("{:.2}", w.end_secs)
-                        title=format!("{:.2} s — click to seek, shift-click to select, double-click to correct", w.start_secs)
-                        on:click=move |ev| on_word(i, at, ev)
-                        on:dblclick=move |_| fix(i, fix_text.clone())
-                    >
-                        {text}
-                    </span>
-                    " "
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let failures = move || {
-        state.transcript.with(|t| {
-            t.failures()
-                .map(|(span, message)| {
-                    format!("{:.1}–{:.1} s: {message}", span.start_secs, span.end_secs)
-                })
-                .collect::<Vec<_>>()
-        })
-    };
-    view! {
-        <section class="transcript-panel" class:hidden=move || state.phase.get() == Phase::Idle>
-            <h2>"Transcript"</h2>
-            <p
-                class="status"
-                class:error=move || matches!(state.phase.get(), Phase::Failed(_))
-                data-testid="transcript-status"
-                data-phase=move || format!("{:?}", state.phase.get()).split([' ', '(', '{']).next().unwrap_or_default().to_string()
-            >
-                {move || phase_text(&state.phase.get(), done(), state.total_secs.get(), state.elapsed_secs.get())}
-            </p>
-            <Show when=running>
-                <progress data-testid="transcript-progress" max="1" value=move || progress_value().to_string()></progress>
-                <button data-testid="transcript-cancel" on:click=move |_| seeker.with_value(Editor::cancel_transcription)>"Cancel"</button>
-            </Show>
-            <Show when=move || matches!(state.phase.get(), Phase::Cancelled | Phase::Failed(_))>
-                <button data-testid="transcript-retry" on:click=move |_| seeker.with_value(Editor::transcribe)>"Transcribe again"</button>
-            </Show>
-            <ul class="notices" data-testid="transcript-notices">
-                {move || state.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect::<Vec<_>>()}
-                {move || failures().into_iter().map(|n| view! { <li class="error">{n}</li> }).collect::<Vec<_>>()}
-            </ul>
-            <p class="words" data-testid="transcript">{words}</p>
-        </section>
-    }
 }
 
 /// Fetches the model's manifest and what of it is stored, for the settings panel.

@@ -263,9 +263,10 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   const inside = (await wordsInfo(page)).filter((w) => w.inClip);
   const target = inside[1];
 
-  // Double-click a word and type the right one: text changes, timing stays.
-  page.once('dialog', (dialog) => dialog.accept('Weather'));
+  // Double-click a word and type the right one in place: text changes, timing stays.
   await page.locator(`[data-testid=word][data-index="${target.index}"]`).dblclick();
+  await page.getByTestId('correction-input').fill('Weather');
+  await page.getByTestId('correction-input').press('Enter');
   await page.waitForFunction((i) => document.querySelector(`[data-testid=word][data-index="${i}"]`).textContent === 'Weather',
     target.index);
   const fixed = (await wordsInfo(page)).find((w) => w.index === target.index);

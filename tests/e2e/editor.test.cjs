@@ -295,6 +295,30 @@ describe('bad input gets a clear message and the editor stays usable', () => {
     });
   }
 
+  test('a file that is not a video, picked while editing, leaves the video and the project as they were', async () => {
+    const editor = await Editor.open();
+    const { page } = editor;
+    await editor.pick('h264_aac_16x9.mp4');
+    await editor.waitForFrame(0);
+    await editor.seek(1_000_000);
+    const shown = await editor.waitForFrame(expectedFrame(probe('h264_aac_16x9.mp4'), 1_000_000).pts);
+    await page.getByTestId('new-clip').click();
+    await page.getByTestId('clip').first().waitFor();
+    const before = await page.getByTestId('media-info').innerText();
+    await editor.pick('not_a_video.mp4');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /not_a_video\.mp4.*not a video.*unchanged/s);
+    assert.equal(await page.getByTestId('media-info').innerText(), before, 'the details are the open video\'s');
+    assert.equal(await page.getByTestId('clip').count(), 1, 'the clip is still there');
+    assert.equal(Number(await page.getByTestId('preview').getAttribute('data-frame-pts')), shown, 'the picture is unchanged');
+    assert.ok(await page.getByTestId('preview').isVisible(), 'the preview is still shown');
+    // The video still plays and steps.
+    await page.getByTestId('step-forward').click();
+    assert.ok(await editor.waitForFrame(null) >= shown);
+    await editor.close();
+  });
+
   test('a truncated file opens with a warning and plays what is there', async () => {
     const editor = await Editor.open();
     await editor.pick('truncated.mp4');
