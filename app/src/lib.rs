@@ -158,6 +158,7 @@ impl Editor {
             name: name.clone(),
             bytes: file.size() as u64,
             last_modified_ms: file.last_modified(),
+            fingerprint: None,
         };
         self.opening.set(Some(name.clone()));
         self.error.set(None);

@@ -103,6 +103,7 @@ async fn a_clip_exports_to_a_file_the_demuxer_reads_back() {
             name: "h264_aac_16x9.mp4".into(),
             bytes: H264.len() as u64,
             last_modified_ms: 0.0,
+            fingerprint: None,
         },
         2.0,
     );

@@ -44,6 +44,11 @@ pub struct SourceRef {
     pub name: String,
     pub bytes: u64,
     pub last_modified_ms: f64,
+    /// A digest of the file's first and last 64 KiB (`core::projects::fingerprint_text`), to
+    /// recognise the video when a project is reopened even if it was renamed or copied.
+    /// Projects saved before it was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// Output shape.
@@ -741,6 +746,7 @@ mod tests {
                 name: "talk.mp4".into(),
                 bytes: 1_000,
                 last_modified_ms: 0.0,
+                fingerprint: None,
             },
             10.0,
         );

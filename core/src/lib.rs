@@ -15,6 +15,7 @@ pub mod media;
 pub mod mp4;
 pub mod mux;
 pub mod pixels;
+pub mod projects;
 pub mod protocol;
 pub mod publish_api;
 pub mod resample;

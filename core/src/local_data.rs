@@ -27,8 +27,11 @@ pub struct Item {
     pub bytes: Option<u64>,
 }
 
-/// The autosaved project's file in OPFS (`app/src/project_store.rs`).
+/// The one autosaved project of earlier versions, in OPFS; it is moved into the list of
+/// projects when the editor starts (`app/src/projects.rs`).
 pub const PROJECT_FILE: &str = "project.json";
+/// The folder of projects in OPFS (`core::projects`).
+pub const PROJECTS_DIR: &str = crate::projects::DIR;
 /// The folder of export files in OPFS (`app/src/export/sink.rs`).
 pub const EXPORT_DIR: &str = "exports";
 /// The prefix of the speech model's cache, as the relay names it in the model's manifest.
@@ -38,7 +41,12 @@ impl Item {
     /// What the item is, for the user.
     pub fn label(&self) -> String {
         match (self.area, self.name.as_str()) {
-            (Area::Files, PROJECT_FILE) => "your last project (autosaved)".to_string(),
+            (Area::Files, PROJECT_FILE) => {
+                "a project saved by an earlier version of Reelsmith".to_string()
+            }
+            (Area::Files, PROJECTS_DIR) => {
+                "your projects (saved as you edit, with small pictures of their videos)".to_string()
+            }
             (Area::Files, EXPORT_DIR) => "exported clips waiting to be downloaded".to_string(),
             (Area::Files, name) => format!("the file “{name}”"),
             (Area::Caches, name) if name.starts_with(MODEL_CACHE_PREFIX) => {
@@ -171,8 +179,12 @@ mod tests {
     #[test]
     fn the_editors_own_items_are_named_for_the_user() {
         assert_eq!(
+            item(Area::Files, PROJECTS_DIR, Some(3_000)).label(),
+            "your projects (saved as you edit, with small pictures of their videos)"
+        );
+        assert_eq!(
             item(Area::Files, PROJECT_FILE, Some(3_000)).label(),
-            "your last project (autosaved)"
+            "a project saved by an earlier version of Reelsmith"
         );
         assert_eq!(
             item(Area::Files, EXPORT_DIR, None).label(),
@@ -214,7 +226,7 @@ mod tests {
             "Nothing of Reelsmith is stored in this browser."
         );
         let items = [
-            item(Area::Files, PROJECT_FILE, Some(2_000)),
+            item(Area::Files, PROJECTS_DIR, Some(2_000)),
             item(Area::Caches, "reelsmith-model-whisper-tiny.en", None),
         ];
         assert_eq!(
@@ -231,7 +243,7 @@ mod tests {
     fn a_complete_deletion_says_what_went() {
         let deletion = Deletion {
             deleted: vec![
-                item(Area::Files, PROJECT_FILE, None),
+                item(Area::Files, PROJECTS_DIR, None),
                 item(Area::Files, EXPORT_DIR, None),
                 item(Area::Caches, "reelsmith-model-whisper-tiny.en", None),
             ],
@@ -240,9 +252,9 @@ mod tests {
         assert!(deletion.is_complete());
         assert_eq!(
             deletion.message(),
-            "Deleted from this browser: your last project (autosaved), exported clips waiting to \
-             be downloaded and the speech model “whisper-tiny.en”. Nothing of Reelsmith is stored \
-             here now."
+            "Deleted from this browser: your projects (saved as you edit, with small pictures of \
+             their videos), exported clips waiting to be downloaded and the speech model \
+             “whisper-tiny.en”. Nothing of Reelsmith is stored here now."
         );
         assert_eq!(
             Deletion::default().message(),
@@ -254,7 +266,7 @@ mod tests {
     fn an_incomplete_deletion_says_what_stayed_and_what_to_do() {
         let stuck = item(Area::Files, EXPORT_DIR, None);
         let deletion = Deletion {
-            deleted: vec![item(Area::Files, PROJECT_FILE, None)],
+            deleted: vec![item(Area::Files, PROJECTS_DIR, None)],
             failed: vec![(stuck.clone(), "it is in use".to_string())],
             // Enumerated again: the stuck folder (named once) and a database another tab made.
             left: vec![stuck, item(Area::Databases, "probe", None)],
@@ -262,20 +274,22 @@ mod tests {
         assert!(!deletion.is_complete());
         assert_eq!(
             deletion.message(),
-            "Deleted from this browser: your last project (autosaved). Still stored: exported \
-             clips waiting to be downloaded (it is in use) and the database “probe”. Close other \
-             Reelsmith tabs (they may be using it) and delete again."
+            "Deleted from this browser: your projects (saved as you edit, with small pictures of \
+             their videos). Still stored: exported clips waiting to be downloaded (it is in use) \
+             and the database “probe”. Close other Reelsmith tabs (they may be using it) and \
+             delete again."
         );
         // Left over without an error (written again meanwhile) also counts as incomplete.
         let rewritten = Deletion {
-            left: vec![item(Area::Files, PROJECT_FILE, None)],
+            left: vec![item(Area::Files, PROJECTS_DIR, None)],
             ..Deletion::default()
         };
         assert!(!rewritten.is_complete());
         assert_eq!(
             rewritten.message(),
-            "Nothing could be deleted. Still stored: your last project (autosaved). Close other \
-             Reelsmith tabs (they may be using it) and delete again."
+            "Nothing could be deleted. Still stored: your projects (saved as you edit, with small \
+             pictures of their videos). Close other Reelsmith tabs (they may be using it) and \
+             delete again."
         );
     }
 }
