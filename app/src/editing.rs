@@ -12,11 +12,12 @@ use reelsmith_core::edit::{
     SourceRef, Span, DEFAULT_FILLERS,
 };
 use reelsmith_core::media::{clock, secs_from_micros};
+use reelsmith_core::projects::check_source;
 use reelsmith_core::transcript::{Segment, Word};
 use wasm_bindgen::JsCast;
 
 use crate::caption_draw::{draw_page, CanvasMeasure};
-use crate::project_store::{self, Autosaver};
+use crate::projects::Library;
 use crate::sound::LOUDNESS_STEP;
 
 /// Shows the frame at a time in µs (the editor's seek, handed to panels).
@@ -36,7 +37,8 @@ pub struct Edits {
     history: StoredValue<History<Project>, LocalStorage>,
     /// The project before the drag in progress, if any.
     gesture: StoredValue<Option<Project>, LocalStorage>,
-    saver: StoredValue<Autosaver, LocalStorage>,
+    /// The projects in this browser; the open one is saved into it.
+    pub library: Library,
     /// Selected transcript words (anchor, focus) as word indices.
     pub selection: RwSignal<Option<(usize, usize)>>,
     pub target_secs: RwSignal<f64>,
@@ -60,7 +62,7 @@ impl Edits {
             project: RwSignal::new(Project::default()),
             history: StoredValue::new_local(History::new(200)),
             gesture: StoredValue::new_local(None),
-            saver: StoredValue::new_local(Autosaver::default()),
+            library: Library::new(),
             selection: RwSignal::new(None),
             target_secs: RwSignal::new(30.0),
             restorable: RwSignal::new(None),
@@ -113,11 +115,9 @@ impl Edits {
     fn save(&self) {
         let (saves, message) = (self.saves, self.message);
         let project = self.project.get_untracked();
-        self.saver.with_value(|s| {
-            s.save(&project, move |result| match result {
-                Ok(()) => saves.update(|n| *n += 1),
-                Err(e) => message.set(Some(e)),
-            })
+        self.library.save(&project, move |result| match result {
+            Ok(()) => saves.update(|n| *n += 1),
+            Err(e) => message.set(Some(e)),
         });
     }
 
@@ -172,8 +172,9 @@ impl Edits {
         }
     }
 
-    /// A new video was opened: continue the saved project if it is that video, else start a
-    /// new one. Returns whether the saved one (with its transcript) was taken.
+    /// A new video was opened: continue the project being restored if it is that video, else
+    /// start a new one (the one before stays in the list). Returns whether the restored one
+    /// (with its transcript) was taken.
     pub fn start(&self, source: SourceRef, duration_secs: f64) -> bool {
         self.selection.set(None);
         self.cleanup.set(None);
@@ -181,10 +182,11 @@ impl Edits {
         let restored = self.restorable.get_untracked().filter(|p| {
             p.source
                 .as_ref()
-                .is_some_and(|s| s.name == source.name && s.bytes == source.bytes)
+                .is_some_and(|s| check_source(s, &source).is_ok())
         });
         let resumed = restored.is_some();
         self.restorable.set(None);
+        self.library.start(resumed);
         self.project
             .set(restored.unwrap_or_else(|| Project::new(source, duration_secs)));
         self.name_history();
@@ -293,33 +295,41 @@ fn fmt_secs(secs: f64) -> String {
 /// Offers a saved project when the page opens.
 #[component]
 pub fn RestoreBanner(edits: Edits) -> impl IntoView {
-    let saved = RwSignal::new(None::<Project>);
-    spawn_local(async move {
-        if let Ok(Some(project)) = project_store::load().await {
-            saved.set(Some(project));
-        }
+    let saved = RwSignal::new(None::<(String, Project)>);
+    let library = edits.library;
+    library.when_loaded(move || {
+        let Some(id) = library
+            .index
+            .with_untracked(|i| i.latest().map(|e| e.id.clone()))
+        else {
+            return;
+        };
+        spawn_local(async move {
+            if let Ok(project) = library.project(&id).await {
+                saved.set(Some((id, project)));
+            }
+        });
     });
     let restore = move |_| {
-        edits.restorable.set(saved.get_untracked());
+        if let Some((id, project)) = saved.get_untracked() {
+            library.continue_next(id);
+            edits.restorable.set(Some(project));
+        }
         saved.set(None);
     };
-    let discard = move |_| {
-        saved.set(None);
-        spawn_local(async move {
-            let _ = project_store::clear().await;
-        });
-    };
+    // The project stays in the list of projects.
+    let discard = move |_| saved.set(None);
     view! {
         <Show when=move || saved.with(Option::is_some)>
             <div class="banner" data-testid="restore">
-                {move || saved.with(|p| p.as_ref().map(|p| format!(
+                {move || saved.with(|p| p.as_ref().map(|(_, p)| format!(
                     "Your last project ({}, {} clip{}) was saved in this browser.",
                     p.source.as_ref().map_or("a video", |s| s.name.as_str()),
                     p.clips.len(),
                     if p.clips.len() == 1 { "" } else { "s" },
                 )))}
                 <button data-testid="restore-yes" on:click=restore>"Restore it"</button>
-                <button data-testid="restore-no" on:click=discard>"Discard"</button>
+                <button data-testid="restore-no" on:click=discard>"Not now"</button>
             </div>
         </Show>
         <Show when=move || edits.restorable.with(Option::is_some)>

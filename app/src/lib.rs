@@ -13,6 +13,7 @@ pub mod local_data;
 pub mod model_store;
 pub mod player;
 pub mod project_store;
+pub mod projects;
 pub mod publish;
 pub mod sound;
 pub mod timeline;
@@ -164,6 +165,11 @@ impl Editor {
         self.error.set(None);
         let editor = self.clone();
         spawn_local(async move {
+            // A digest of the file's ends recognises it when its project is reopened.
+            let source = SourceRef {
+                fingerprint: projects::fingerprint(&file).await.ok(),
+                ..source
+            };
             let opened = Player::open(file.into()).await;
             if editor.opens.get() != my_open {
                 return; // another file was picked meanwhile
@@ -426,6 +432,7 @@ impl Editor {
                 );
             }
             let _ = canvas.set_attribute("data-drawn", "true");
+            editor.edits.library.take_thumbnail(&canvas, THUMBNAILS);
         });
     }
 
@@ -625,6 +632,10 @@ fn App() -> impl IntoView {
         let editor = editor.clone();
         move |at| editor.seek(at)
     }));
+    let open_file: projects::OpenFn = StoredValue::new_local(Box::new({
+        let editor = editor.clone();
+        move |file| editor.open(file)
+    }));
     let preview: editing::PlayFn = StoredValue::new_local(Box::new({
         let editor = editor.clone();
         move |spans| editor.play_spans(spans)
@@ -738,6 +749,7 @@ fn App() -> impl IntoView {
                 <export::panel::ExportPanel edits=editor.edits info=editor.info player=StoredValue::new_local(editor.player.clone()) exported=exported failed=export_failed />
                 <publish::PublishPanel exported=exported published=published />
                 <MediaDetails info=editor.info name=editor.file_name />
+                <projects::ProjectsPanel edits=editor.edits open=open_file />
                 <section class="project">
                     <h2>"Project"</h2>
                     <button data-testid="export-project"

@@ -1,5 +1,5 @@
 //! Data rights in the browser: the "Data in this browser" panel lists everything the editor's
-//! origin keeps here — origin-private files (the autosaved project, export files), Cache
+//! origin keeps here — origin-private files (the projects folder, export files), Cache
 //! Storage (the speech model), IndexedDB databases and `localStorage` — and one button deletes
 //! all of it, whatever put it there.
 //!
@@ -284,11 +284,11 @@ fn ask_and_reload() -> Result<(), String> {
     let window = window()?;
     let confirmed = window
         .confirm_with_message(
-            "Delete everything Reelsmith keeps in this browser: your last project, exported clips \
-             and the speech model (it is downloaded again when next needed)?\n\nThe page reloads \
-             first: the open video closes and a transcription or export in progress stops. Use \
-             “Export project” first to keep the project as a file. Close other Reelsmith tabs \
-             too, or they save their project again.",
+            "Delete everything Reelsmith keeps in this browser: all your projects, exported \
+             clips and the speech model (it is downloaded again when next needed)?\n\nThe page \
+             reloads first: the open video closes and a transcription or export in progress \
+             stops. Use “Export project” first to keep a project as a file. Close other \
+             Reelsmith tabs too, or they save their project again.",
         )
         .unwrap_or(false);
     if !confirmed {

@@ -1,18 +1,20 @@
-//! Autosave: the project (source reference, transcript, clips, styles) is written to the
-//! origin-private file system (OPFS) on every change and offered back when the page is
-//! opened again. Writes never overlap: a change made while one is being written is saved
-//! right after it (only the newest state).
+//! The projects' files in the origin-private file system (OPFS): the `projects/` folder
+//! (`reelsmith_core::projects` names its files) read, written and emptied file by file, the
+//! single `project.json` of earlier versions (read once, to move it into the list), and
+//! [`Writer`], the queue every change goes through: one write at a time, only the newest
+//! contents of each file, and a removal that no older write can undo.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use reelsmith_core::edit::Project;
+use reelsmith_core::projects::DIR;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::blob_source::js_error_text;
 
-const FILE: &str = "project.json";
+/// The one autosaved project of earlier versions.
+const LEGACY_FILE: &str = reelsmith_core::local_data::PROJECT_FILE;
 
 async fn root() -> Result<web_sys::FileSystemDirectoryHandle, String> {
     let storage = web_sys::window()
@@ -28,93 +30,300 @@ async fn root() -> Result<web_sys::FileSystemDirectoryHandle, String> {
     Ok(root.unchecked_into())
 }
 
-async fn file(create: bool) -> Result<Option<web_sys::FileSystemFileHandle>, String> {
-    let options = web_sys::FileSystemGetFileOptions::new();
+/// A DOMException's name (`NotFoundError`, `QuotaExceededError`…) and message.
+fn error_words(e: &JsValue) -> String {
+    let name = js_sys::Reflect::get(e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_default();
+    format!("{name} {}", js_error_text(e))
+}
+
+fn is_not_found(e: &JsValue) -> bool {
+    let words = error_words(e);
+    words.contains("NotFound") || words.contains("could not be found")
+}
+
+/// The projects folder; `None` when it does not exist and `create` is false (nothing is
+/// written merely by looking).
+async fn folder(create: bool) -> Result<Option<web_sys::FileSystemDirectoryHandle>, String> {
+    let options = web_sys::FileSystemGetDirectoryOptions::new();
     options.set_create(create);
-    match JsFuture::from(root().await?.get_file_handle_with_options(FILE, &options)).await {
-        Ok(handle) => Ok(Some(handle.unchecked_into())),
-        Err(_) if !create => Ok(None),
+    match JsFuture::from(
+        root()
+            .await?
+            .get_directory_handle_with_options(DIR, &options),
+    )
+    .await
+    {
+        Ok(dir) => Ok(Some(dir.unchecked_into())),
+        Err(e) if !create && (is_not_found(&e) || error_words(&e).contains("TypeMismatch")) => {
+            Ok(None)
+        }
         Err(e) => Err(js_error_text(&e)),
     }
 }
 
-/// Writes the project (replacing the saved one).
-pub async fn save(json: &str) -> Result<(), String> {
-    let handle = file(true).await?.ok_or("no project file")?;
-    let stream: web_sys::FileSystemWritableFileStream = JsFuture::from(handle.create_writable())
-        .await
-        .map_err(|e| js_error_text(&e))?
-        .unchecked_into();
-    let written = JsFuture::from(stream.write_with_str(json).map_err(|e| js_error_text(&e))?)
-        .await
-        .map_err(|e| {
-            format!(
-                "The project could not be saved ({}). The disk may be full.",
-                js_error_text(&e)
-            )
-        });
-    // Close even after a failed write, so the next save can open the file.
-    let closed = JsFuture::from(stream.close()).await;
-    written?;
-    closed.map_err(|e| js_error_text(&e))?;
-    Ok(())
+async fn file_in(
+    dir: &web_sys::FileSystemDirectoryHandle,
+    name: &str,
+    create: bool,
+) -> Result<Option<web_sys::FileSystemFileHandle>, String> {
+    let options = web_sys::FileSystemGetFileOptions::new();
+    options.set_create(create);
+    match JsFuture::from(dir.get_file_handle_with_options(name, &options)).await {
+        Ok(handle) => Ok(Some(handle.unchecked_into())),
+        Err(e) if !create && is_not_found(&e) => Ok(None),
+        Err(e) => Err(js_error_text(&e)),
+    }
 }
 
-/// The saved project, if there is one that can be read.
-pub async fn load() -> Result<Option<Project>, String> {
-    let Some(handle) = file(false).await? else {
-        return Ok(None);
-    };
-    let file: web_sys::File = JsFuture::from(handle.get_file())
+async fn read_file(handle: &web_sys::FileSystemFileHandle) -> Result<web_sys::File, String> {
+    JsFuture::from(handle.get_file())
         .await
-        .map_err(|e| js_error_text(&e))?
-        .unchecked_into();
+        .map(JsCast::unchecked_into)
+        .map_err(|e| js_error_text(&e))
+}
+
+/// A stored file's text and when it was last written (ms since 1970).
+pub struct Stored {
+    pub text: String,
+    pub modified_ms: f64,
+}
+
+async fn text_of(handle: &web_sys::FileSystemFileHandle) -> Result<Stored, String> {
+    let file = read_file(handle).await?;
     let text = JsFuture::from(file.text())
         .await
         .map_err(|e| js_error_text(&e))?
         .as_string()
         .unwrap_or_default();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| format!("The saved project could not be read: {e}"))
+    Ok(Stored {
+        text,
+        modified_ms: file.last_modified(),
+    })
 }
 
-/// Deletes the saved project.
-pub async fn clear() -> Result<(), String> {
-    match JsFuture::from(root().await?.remove_entry(FILE)).await {
+/// A file of the projects folder as text (`None` when there is no such file).
+pub async fn read_text(name: &str) -> Result<Option<Stored>, String> {
+    let Some(dir) = folder(false).await? else {
+        return Ok(None);
+    };
+    let Some(handle) = file_in(&dir, name, false).await? else {
+        return Ok(None);
+    };
+    text_of(&handle).await.map(Some)
+}
+
+/// A file of the projects folder as bytes (`None` when there is no such file).
+pub async fn read_bytes(name: &str) -> Result<Option<Vec<u8>>, String> {
+    let Some(dir) = folder(false).await? else {
+        return Ok(None);
+    };
+    let Some(handle) = file_in(&dir, name, false).await? else {
+        return Ok(None);
+    };
+    let buffer = JsFuture::from(read_file(&handle).await?.array_buffer())
+        .await
+        .map_err(|e| js_error_text(&e))?;
+    Ok(Some(js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
+/// The names of the files in the projects folder (none when it does not exist).
+pub async fn list() -> Result<Vec<String>, String> {
+    let Some(dir) = folder(false).await? else {
+        return Ok(Vec::new());
+    };
+    let keys = js_sys::Reflect::get(&dir, &"keys".into()).map_err(|e| js_error_text(&e))?;
+    let keys: js_sys::Function = keys
+        .dyn_into()
+        .map_err(|_| "this browser cannot list stored files".to_string())?;
+    let iterator = keys.call0(&dir).map_err(|e| js_error_text(&e))?;
+    let next: js_sys::Function = js_sys::Reflect::get(&iterator, &"next".into())
+        .map_err(|e| js_error_text(&e))?
+        .dyn_into()
+        .map_err(|_| "this browser cannot list stored files".to_string())?;
+    let mut names = Vec::new();
+    loop {
+        let promise: js_sys::Promise = next
+            .call0(&iterator)
+            .map_err(|e| js_error_text(&e))?
+            .dyn_into()
+            .map_err(|_| "this browser cannot list stored files".to_string())?;
+        let step = JsFuture::from(promise)
+            .await
+            .map_err(|e| js_error_text(&e))?;
+        let done = js_sys::Reflect::get(&step, &"done".into()).map_err(|e| js_error_text(&e))?;
+        if done.is_truthy() {
+            return Ok(names);
+        }
+        if let Some(name) = js_sys::Reflect::get(&step, &"value".into())
+            .ok()
+            .and_then(|v| v.as_string())
+        {
+            names.push(name);
+        }
+    }
+}
+
+/// What a write failed with, in words a user can act on (the file's name means nothing to
+/// them).
+fn write_error(e: &JsValue) -> String {
+    if error_words(e).to_lowercase().contains("quota") {
+        "The browser's storage is full, so your latest edits could not be saved. Nothing is lost \
+         while this tab stays open: delete projects you no longer need (or exported clips under \
+         “Data in this browser”), or free space on the disk, and the next edit saves everything."
+            .to_string()
+    } else {
+        format!(
+            "Your latest edits could not be saved in this browser ({}). The disk may be full. \
+             Nothing is lost while this tab stays open; the next edit tries again.",
+            js_error_text(e)
+        )
+    }
+}
+
+/// What goes into a file.
+#[derive(Clone)]
+pub enum Contents {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// Writes a file of the projects folder (replacing it; the folder is made when needed).
+pub async fn write(name: &str, contents: &Contents) -> Result<(), String> {
+    let dir = folder(true)
+        .await?
+        .ok_or("the projects folder could not be made")?;
+    let handle = file_in(&dir, name, true)
+        .await?
+        .ok_or("the project file could not be made")?;
+    let stream: web_sys::FileSystemWritableFileStream = JsFuture::from(handle.create_writable())
+        .await
+        .map_err(|e| write_error(&e))?
+        .unchecked_into();
+    let promise = match contents {
+        Contents::Text(text) => stream.write_with_str(text),
+        Contents::Bytes(bytes) => stream.write_with_u8_array(bytes),
+    };
+    let written = match promise {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|e| write_error(&e)),
+        Err(e) => Err(write_error(&e)),
+    };
+    // Close even after a failed write, so the next save can open the file; a failed close
+    // keeps the old contents (the write is only committed on close).
+    let closed = JsFuture::from(stream.close()).await;
+    written?;
+    closed.map_err(|e| write_error(&e))?;
+    Ok(())
+}
+
+/// Removes a file of the projects folder (a missing one is already gone).
+pub async fn remove(name: &str) -> Result<(), String> {
+    let Some(dir) = folder(false).await? else {
+        return Ok(());
+    };
+    match JsFuture::from(dir.remove_entry(name)).await {
         Ok(_) => Ok(()),
-        // Nothing saved: nothing to delete.
-        Err(e) if js_error_text(&e).contains("could not be found") => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(format!(
+            "“{name}” could not be deleted ({})",
+            js_error_text(&e)
+        )),
+    }
+}
+
+/// The project saved by an earlier version in `project.json`, if there is one.
+pub async fn read_legacy() -> Result<Option<Stored>, String> {
+    let Some(handle) = file_in(&root().await?, LEGACY_FILE, false).await? else {
+        return Ok(None);
+    };
+    text_of(&handle).await.map(Some)
+}
+
+/// Removes `project.json` once its project is in the list.
+pub async fn remove_legacy() -> Result<(), String> {
+    match JsFuture::from(root().await?.remove_entry(LEGACY_FILE)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(js_error_text(&e)),
     }
 }
 
-/// Saves the newest state, one write at a time.
-#[derive(Clone, Default)]
-pub struct Autosaver {
-    pending: Rc<RefCell<Option<String>>>,
-    busy: Rc<Cell<bool>>,
+/// A change waiting to be made to one file.
+#[derive(Clone)]
+pub enum Op {
+    Write(Contents),
+    Remove,
 }
 
-impl Autosaver {
-    /// Saves `project` soon; `on_done` hears how each write went.
-    pub fn save(&self, project: &Project, on_done: impl Fn(Result<(), String>) + 'static) {
-        let Ok(json) = serde_json::to_string(project) else {
-            return;
-        };
-        self.pending.replace(Some(json));
-        if self.busy.replace(true) {
+/// Hears how a queued change went.
+pub type Done = Rc<dyn Fn(Result<(), String>)>;
+
+/// A file's name, its waiting change and who hears how it went.
+type Queued = (String, Op, Option<Done>);
+
+/// Changes files one at a time, in the order they were first asked for. A file asked to change
+/// again before its turn gets only the newest change (with the newest listener); a removal
+/// replaces a waiting write. Nothing runs until [`Writer::open`] (the list is loaded first, so
+/// a write never races the reading or the migration).
+#[derive(Clone, Default)]
+pub struct Writer {
+    queue: Rc<RefCell<Vec<Queued>>>,
+    busy: Rc<Cell<bool>>,
+    open: Rc<Cell<bool>>,
+}
+
+impl Writer {
+    /// Queues a change to the file `name` of the projects folder.
+    pub fn put(&self, name: String, op: Op, done: Option<Done>) {
+        {
+            let mut queue = self.queue.borrow_mut();
+            match queue.iter_mut().find(|(n, _, _)| *n == name) {
+                Some(waiting) => *waiting = (name, op, done),
+                None => queue.push((name, op, done)),
+            }
+        }
+        self.drain();
+    }
+
+    /// The newest contents of `name` waiting to be written (what the file will hold).
+    pub fn waiting(&self, name: &str) -> Option<Op> {
+        self.queue
+            .borrow()
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, op, _)| op.clone())
+    }
+
+    /// Starts writing (and keeps writing whatever is queued from now on).
+    pub fn open(&self) {
+        self.open.set(true);
+        self.drain();
+    }
+
+    fn drain(&self) {
+        if !self.open.get() || self.busy.replace(true) {
             return;
         }
         let me = self.clone();
         spawn_local(async move {
             loop {
-                let next = me.pending.borrow_mut().take();
-                let Some(json) = next else { break };
-                on_done(save(&json).await);
+                let next = {
+                    let mut queue = me.queue.borrow_mut();
+                    (!queue.is_empty()).then(|| queue.remove(0))
+                };
+                let Some((name, op, done)) = next else { break };
+                let result = match &op {
+                    Op::Write(contents) => write(&name, contents).await,
+                    Op::Remove => remove(&name).await,
+                };
+                if let Some(done) = done {
+                    done(result);
+                }
             }
             me.busy.set(false);
         });
