@@ -179,11 +179,19 @@ impl Edits {
         self.selection.set(None);
         self.cleanup.set(None);
         self.history.set_value(History::new(200));
-        let restored = self.restorable.get_untracked().filter(|p| {
-            p.source
-                .as_ref()
-                .is_some_and(|s| check_source(s, &source).is_ok())
-        });
+        let restored = self
+            .restorable
+            .get_untracked()
+            .filter(|p| {
+                p.source
+                    .as_ref()
+                    .is_some_and(|s| check_source(s, &source).is_ok())
+            })
+            // The file as picked now (a project saved without a digest of it gains one).
+            .map(|mut p| {
+                p.source = Some(source.clone());
+                p
+            });
         let resumed = restored.is_some();
         self.restorable.set(None);
         self.library.start(resumed);
