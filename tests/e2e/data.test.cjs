@@ -6,6 +6,7 @@
 // real browser (scripts/test.sh).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -92,7 +93,7 @@ async function edited(page, edit) {
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid=saved]').dataset.saves) > n, before);
 }
 
-test('the project file holds the transcript, the clips with their cuts, caption template and style, and the crop — and no more of the video than its name, size and date', async () => {
+test('the project file holds the transcript, the clips with their cuts, caption template and style, and the crop — and no more of the video than its name, size, date and a digest of its ends', async () => {
   const { context, page, errors } = await freshEditor();
   await transcribed(page, 'speech.mp4');
   await edited(page, () => page.getByTestId('new-clip').click());
@@ -128,19 +129,30 @@ test('the project file holds the transcript, the clips with their cuts, caption 
   assert.equal(clip.style.font_family, 'Anton');
   assert.equal(clip.style.uppercase, true);
   assert.equal(clip.reframe.aspect, 'Square1x1');
-  // Of the video only a reference: name, size, date — nothing of its pictures or sound.
+  // Of the video only a reference: name, size, date and the SHA-256 of its first and last
+  // 64 KiB (to recognise it when the project is reopened) — nothing of its pictures or sound.
   const video = fs.statSync(fixture('speech.mp4'));
-  assert.deepEqual(Object.keys(project.source).sort(), ['bytes', 'last_modified_ms', 'name']);
+  assert.deepEqual(Object.keys(project.source).sort(), ['bytes', 'fingerprint', 'last_modified_ms', 'name']);
   assert.equal(project.source.name, 'speech.mp4');
   assert.equal(project.source.bytes, video.size);
+  const bytes = fs.readFileSync(fixture('speech.mp4'));
+  const edge = 64 * 1024;
+  const ends = bytes.length <= 2 * edge ? bytes
+    : Buffer.concat([bytes.subarray(0, edge), bytes.subarray(bytes.length - edge)]);
+  assert.equal(project.source.fingerprint, `sha256-64k:${crypto.createHash('sha256').update(ends).digest('hex')}`);
   assert.ok(fs.statSync(file).size < video.size / 4, 'the project file is a small text file');
 
-  // The autosaved project in the browser is the same project.
+  // The autosaved project in the browser (the one project of the list) is the same project.
   const autosaved = await page.evaluate(async () => {
-    const root = await navigator.storage.getDirectory();
-    return (await (await root.getFileHandle('project.json')).getFile()).text();
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('projects');
+    const index = JSON.parse(await (await (await dir.getFileHandle('index.json')).getFile()).text());
+    const text = await (await (await dir.getFileHandle(`${index.projects[0].id}.json`)).getFile()).text();
+    return { index, text };
   });
-  assert.deepEqual(JSON.parse(autosaved), project);
+  assert.equal(autosaved.index.projects.length, 1);
+  assert.equal(autosaved.index.projects[0].name, 'speech.mp4');
+  assert.equal(autosaved.index.projects[0].clips, 1);
+  assert.deepEqual(JSON.parse(autosaved.text), project);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -153,12 +165,22 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   await page.getByTestId('export').click();
   await page.getByTestId('export-done').waitFor({ timeout: 300000 });
   const exportedBytes = Number(await page.getByTestId('export-done').getAttribute('data-bytes'));
-  // What the editor stored: the project, the exported clip, the model — no copy of the video,
-  // no database, no key.
+  // What the editor stored: the project (its file, its small picture and the list), the
+  // exported clip, the model — no copy of the video, no database, no key.
   const stored = await storage(page);
   const exportFiles = stored.files.filter((f) => f.startsWith('exports/') && f !== 'exports/');
-  assert.deepEqual(stored.files, ['exports/', ...exportFiles, 'project.json'].sort());
+  const projectFile = stored.files.find((f) => /^projects\/p[0-9a-z-]+\.json$/.test(f));
+  assert.ok(projectFile, stored.files.join(' '));
+  const projectId = projectFile.slice('projects/'.length, -'.json'.length);
+  assert.deepEqual(stored.files, ['exports/', ...exportFiles, 'projects/', 'projects/index.json',
+    `projects/${projectId}.json`, `projects/${projectId}.thumb`].sort());
   assert.equal(exportFiles.length, 1, stored.files.join(' '));
+  // The picture is 64×36 RGBA with an 8-byte header: a thumbnail, not a frame of the video.
+  const thumbBytes = await page.evaluate(async (name) => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('projects');
+    return (await (await dir.getFileHandle(name)).getFile()).size;
+  }, `${projectId}.thumb`);
+  assert.equal(thumbBytes, 8 + 64 * 36 * 4);
   // That file is the exported clip's media data: the download is it with the index in front.
   const scratchBase64 = await page.evaluate(async (name) => {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('exports');
@@ -189,7 +211,7 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
     });
   });
   const full = await storage(page);
-  assert.ok(full.files.includes('project.json'), full.files.join(' '));
+  assert.ok(full.files.includes('projects/index.json'), full.files.join(' '));
   assert.ok(full.files.some((f) => f.startsWith('exports/') && f.length > 'exports/'.length), full.files.join(' '));
   assert.deepEqual(full.caches, ['reelsmith-model-whisper-tiny.en']);
   assert.deepEqual(full.databases, ['probe']);
@@ -200,7 +222,7 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   await page.getByTestId('local-data').locator('summary').click();
   await page.getByTestId('local-data-item').first().waitFor();
   const listed = (await page.getByTestId('local-data-item').allTextContents()).join('\n');
-  for (const what of ['your last project (autosaved)', 'exported clips waiting to be downloaded',
+  for (const what of ['your projects (saved as you edit, with small pictures of their videos)', 'exported clips waiting to be downloaded',
     'the speech model “whisper-tiny.en”', 'the database “probe”', 'saved settings (1 key)']) {
     assert.ok(listed.includes(what), `${what} in\n${listed}`);
   }
@@ -226,8 +248,11 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   const result = page.getByTestId('local-data-result');
   await result.waitFor();
   assert.equal(await result.getAttribute('data-complete'), 'true', await result.textContent());
-  assert.match(await result.textContent(),
-    /^Deleted from this browser: .*your last project \(autosaved\).*exported clips.*the speech model “whisper-tiny\.en”.*Nothing of Reelsmith is stored here now\.$/);
+  const said = await result.textContent();
+  assert.match(said, /^Deleted from this browser: .*Nothing of Reelsmith is stored here now\.$/);
+  for (const what of ['your projects', 'exported clips', 'the speech model “whisper-tiny.en”']) {
+    assert.ok(said.includes(what), `${what} in ${said}`);
+  }
   const emptied = await storage(page);
   assert.deepEqual(contents(emptied), EMPTY);
   // The browser's own count: nothing in Cache Storage or OPFS; of IndexedDB only the few KB
@@ -237,6 +262,8 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   assert.ok(emptied.usage < 4096, `${emptied.usage} bytes still used: ${JSON.stringify(emptied.usageDetails)}`);
   assert.equal(await page.getByTestId('local-data-total').textContent(), 'Nothing of Reelsmith is stored in this browser.');
   assert.equal(await page.getByTestId('restore').count(), 0, 'no saved project is offered');
+  await page.getByTestId('projects-empty').waitFor();
+  assert.equal(await page.getByTestId('project').count(), 0, 'the list of projects is empty');
   assert.equal(await page.getByTestId('media-info').count(), 0, 'the video is closed');
   assert.equal(await page.getByTestId('export-progress').count(), 0, 'no export runs');
 
@@ -253,7 +280,7 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   assert.ok((await page.getByTestId('word').allTextContents()).some((w) => /quick/i.test(w)));
   const again = await storage(page);
   assert.deepEqual(again.caches, ['reelsmith-model-whisper-tiny.en']);
-  assert.ok(again.files.includes('project.json'));
+  assert.ok(again.files.includes('projects/index.json'), again.files.join(' '));
   assert.deepEqual(errors, []);
   await context.close();
 });
