@@ -94,6 +94,8 @@ pub struct Editor {
     shown_pts: RwSignal<Option<i64>>,
     /// Pictures drawn so far (redraws after edits included; tests wait on it).
     draws: RwSignal<u64>,
+    /// Frames playback showed late so far (the benchmark reads it).
+    late_frames: RwSignal<u32>,
     settings: Settings,
     transcription: TranscriptState,
     job: Rc<RefCell<Option<Rc<Job>>>>,
@@ -119,6 +121,7 @@ impl Editor {
             time_micros: RwSignal::new(0),
             shown_pts: RwSignal::new(None),
             draws: RwSignal::new(0),
+            late_frames: RwSignal::new(0),
             settings: Settings::from_page(),
             transcription: TranscriptState::new(),
             job: Rc::default(),
@@ -290,15 +293,18 @@ impl Editor {
                     .map(|v| (f64::from(v.width), f64::from(v.height)))
             });
             if let Some(size) = size {
+                // The playhead, when it lies within the frame shown (a clip starting part-way
+                // through a frame shows its crop and captions on it).
+                let playhead = self.time_micros.get_untracked();
+                let frame = shown.pts_micros..shown.pts_micros + self.frame_micros();
+                let at = if frame.contains(&playhead) {
+                    playhead
+                } else {
+                    shown.pts_micros
+                };
                 let clip = self.edits.selected_clip_untracked();
                 self.edits.project.with_untracked(|p| {
-                    editing::draw_overlay(
-                        &canvas,
-                        p,
-                        clip.as_ref(),
-                        size,
-                        shown.pts_micros as f64 / 1e6,
-                    )
+                    editing::draw_overlay(&canvas, p, clip.as_ref(), size, secs_from_micros(at))
                 });
             }
         }
@@ -332,8 +338,9 @@ impl Editor {
             if editor.generation.get() == my_generation {
                 editor.playing.set(false);
             }
-            if let Err(message) = result {
-                editor.error.set(Some(message));
+            match result {
+                Ok(played) => editor.late_frames.update(|n| *n += played.late_frames),
+                Err(message) => editor.error.set(Some(message)),
             }
         });
     }
@@ -378,9 +385,12 @@ impl Editor {
                         },
                     )
                     .await;
-                if let Err(message) = result {
-                    editor.error.set(Some(message));
-                    break;
+                match result {
+                    Ok(played) => editor.late_frames.update(|n| *n += played.late_frames),
+                    Err(message) => {
+                        editor.error.set(Some(message));
+                        break;
+                    }
                 }
                 if !reached_end.get() && editor.generation.get() != my_generation {
                     return; // stopped by the user
@@ -709,6 +719,11 @@ fn App() -> impl IntoView {
                         <canvas
                             node_ref=editor.canvas
                             data-testid="preview"
+                            style:--ratio=move || editor.info.with(|i| {
+                                i.as_ref().and_then(|i| i.video.as_ref()).map_or(16.0 / 9.0, |v| {
+                                    f64::from(v.width.max(1)) / f64::from(v.height.max(1))
+                                }).to_string()
+                            })
                             role="img"
                             aria-label="Preview of the video with the selected clip's frame and captions; drag to move the frame"
                             on:pointerdown=on_pan_start
@@ -717,6 +732,7 @@ fn App() -> impl IntoView {
                             on:pointerleave=move |_| edits.end_gesture()
                             data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
                             data-draws=move || editor.draws.get().to_string()
+                            data-late-frames=move || editor.late_frames.get().to_string()
                         ></canvas>
                     </div>
                     <div class="controls">

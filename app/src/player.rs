@@ -150,7 +150,7 @@ impl Player {
     }
 
     /// Plays from `from_micros` until the end or until `generation` changes, calling `show`
-    /// with each frame at its time. Returns the time reached.
+    /// with each frame at its time. Returns the time reached and how often it fell behind.
     ///
     /// The decoder is fed whenever it has taken what it was given (`decodeQueueSize`) and few
     /// decoded pictures wait to be shown, so memory stays bounded and a decoder that holds
@@ -161,7 +161,7 @@ impl Player {
         from_micros: i64,
         generation: Rc<Cell<u64>>,
         mut show: impl FnMut(ShownFrame),
-    ) -> Result<i64, String> {
+    ) -> Result<Played, String> {
         let my_generation = generation.get();
         let still_playing = || generation.get() == my_generation;
         let decode_error = |e: web_codecs::Error| format!("The video could not be decoded: {e}");
@@ -173,8 +173,9 @@ impl Player {
         let mut flush = None;
         let mut flushed = false;
         let frame_ms = frame_micros(self.info()) as f64 / 1000.0;
-        let clock_start_ms = now_ms();
-        let due_ms = |pts: i64| clock_start_ms + (pts - from_micros) as f64 / 1000.0;
+        let mut clock_start_ms = now_ms();
+        let due_ms = |start_ms: f64, pts: i64| start_ms + (pts - from_micros) as f64 / 1000.0;
+        let mut late_frames = 0u32;
         let mut reached = from_micros;
         while still_playing() {
             // Feed the decoder.
@@ -199,19 +200,20 @@ impl Player {
                 };
                 self.accept(&mut ready, frame, from_micros);
             }
-            // Show the next picture when it is due; one that is late is dropped when the one
-            // after it is due too, so the picture keeps time with the clock.
+            // Show the next picture when it is due. A picture more than a frame late (the
+            // decoder fell behind) moves the clock on instead of being dropped: with no sound
+            // to keep time with, every frame is shown and playback slows rather than skips.
             if let Some(front) = ready.front() {
                 let now = now_ms();
-                if due_ms(front.pts_micros) <= now + 1.0 {
-                    let behind = ready
-                        .get(1)
-                        .is_some_and(|next| due_ms(next.pts_micros) + frame_ms <= now);
+                let due = due_ms(clock_start_ms, front.pts_micros);
+                if due <= now + 1.0 {
+                    if now - due > frame_ms {
+                        clock_start_ms += now - due;
+                        late_frames += 1;
+                    }
                     if let Some(shown) = ready.pop_front() {
-                        if !behind {
-                            reached = shown.pts_micros;
-                            show(shown);
-                        }
+                        reached = shown.pts_micros;
+                        show(shown);
                     }
                     continue;
                 }
@@ -221,7 +223,7 @@ impl Player {
             // Wait for the next picture's time, a decoded picture, the end of the flush, or a
             // short tick (the decoder takes input without telling).
             let wait_ms = ready.front().map_or(TICK_MS, |f| {
-                ((due_ms(f.pts_micros) - now_ms()).max(1.0) as u32).min(TICK_MS)
+                ((due_ms(clock_start_ms, f.pts_micros) - now_ms()).max(1.0) as u32).min(TICK_MS)
             });
             let mut timer = TimeoutFuture::new(wait_ms).fuse();
             let mut frame_out = Box::pin(decoded.next().fuse());
@@ -249,7 +251,10 @@ impl Player {
                 Woke::Tick => {}
             }
         }
-        Ok(reached)
+        Ok(Played {
+            reached_micros: reached,
+            late_frames,
+        })
     }
 
     /// Queues a decoded picture to be shown, unless it lies before the start point (between
@@ -263,6 +268,14 @@ impl Player {
             });
         }
     }
+}
+
+/// How a playback went.
+pub struct Played {
+    /// The last frame shown.
+    pub reached_micros: i64,
+    /// Frames shown more than a frame late (the decoder fell behind; the clock moved on).
+    pub late_frames: u32,
 }
 
 /// What ended a wait during playback.

@@ -186,13 +186,16 @@ test('play advances through frames and stops at the end', async () => {
   await editor.close();
 });
 
-/** Records, from now on, every frame the preview presents (its pts in µs). */
+/** Records, from now on, every frame the preview presents (its pts in µs; a frame drawn
+ * again, as when playback starts on the frame shown, once). */
 async function recordFrames(page) {
   await page.evaluate(() => {
     window.presented = [];
     const canvas = document.querySelector('[data-testid=preview]');
-    new MutationObserver(() => window.presented.push(Number(canvas.dataset.framePts)))
-      .observe(canvas, { attributes: true, attributeFilter: ['data-draws'] });
+    new MutationObserver(() => {
+      const pts = Number(canvas.dataset.framePts);
+      if (window.presented.at(-1) !== pts) window.presented.push(pts);
+    }).observe(canvas, { attributes: true, attributeFilter: ['data-draws'] });
   });
 }
 
@@ -229,7 +232,7 @@ test('playback runs across every keyframe of a long-GOP 1080p file without stall
   assert.equal(presented[presented.length - 1], last, 'played to the last frame');
   const gap = largestGap(presented);
   assert.ok(gap.micros <= 100_000, `a gap of ${gap.micros / 1000} ms after ${gap.at / 1e6} s`);
-  for (const key of keyframes) {
+  for (const key of keyframes.slice(1)) {
     assert.ok(presented.some((t) => t >= key - 100_000 && t < key), `frames just before the keyframe at ${key / 1e6} s`);
     assert.ok(presented.some((t) => t >= key && t <= key + 100_000), `frames just after the keyframe at ${key / 1e6} s`);
   }
