@@ -289,11 +289,14 @@ impl Default for Edits {
 
 /// Whether a word lies in one of the clip's cuts.
 pub fn is_cut(clip: Option<&Clip>, word: &Word) -> bool {
-    clip.is_some_and(|c| {
-        c.cuts.iter().any(|cut| {
-            word.start_secs >= cut.start_secs - 1e-6 && word.end_secs <= cut.end_secs + 1e-6
-        })
-    })
+    clip.is_some_and(|c| within(&c.cuts, word))
+}
+
+/// Whether a word lies in one of `spans` (cuts made or proposed).
+pub fn within(spans: &[Span], word: &Word) -> bool {
+    spans
+        .iter()
+        .any(|cut| word.start_secs >= cut.start_secs - 1e-6 && word.end_secs <= cut.end_secs + 1e-6)
 }
 
 fn fmt_secs(secs: f64) -> String {
@@ -359,16 +362,19 @@ pub fn SuggestionsPanel(
     seek: SeekFn,
     preview: PlayFn,
 ) -> impl IntoView {
+    // Only the words matter: a pan drag or a style change must not recompute suggestions.
+    let words = Memo::new(move |_| {
+        edits
+            .project
+            .with(|p| p.words().into_iter().cloned().collect::<Vec<Word>>())
+    });
     let suggestions = Memo::new(move |_| {
         let target = edits.target_secs.get();
         let loud = Loudness {
             step_secs: LOUDNESS_STEP as f64 / 16_000.0,
             values: loudness.get(),
         };
-        edits.project.with(|p| {
-            let words: Vec<Word> = p.words().into_iter().cloned().collect();
-            suggest(&words, &loud, LengthTarget::around(target), 5)
-        })
+        words.with(|words| suggest(words, &loud, LengthTarget::around(target), 5))
     });
     // A chosen suggestion becomes the selected clip, and the playhead goes to its start so
     // the preview shows it with its frame and captions.

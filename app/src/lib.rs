@@ -509,18 +509,27 @@ fn App() -> impl IntoView {
                     "BUTTON" | "INPUT" | "SELECT" | "TEXTAREA"
                 )
             });
+            // Typing: the field's own undo and keys, not the editor's.
+            let on_text = target.as_ref().is_some_and(|el| {
+                el.tag_name() == "TEXTAREA"
+                    || el
+                        .dyn_ref::<web_sys::HtmlInputElement>()
+                        .is_some_and(|i| matches!(i.type_().as_str(), "text" | "number" | "search"))
+            });
             // The transcript's words move with the arrows themselves.
             let on_word = target
                 .as_ref()
                 .is_some_and(|el| el.class_list().contains("word"));
+            let modified = ev.ctrl_key() || ev.meta_key() || ev.alt_key();
             match ev.key().as_str() {
+                "Escape" => shortcuts_open.set(false),
                 " " if !on_field => {
                     ev.prevent_default();
                     editor.toggle_play();
                 }
                 "ArrowLeft" if !on_field && !on_word => editor.step(-1),
                 "ArrowRight" if !on_field && !on_word => editor.step(1),
-                "z" | "Z" if ev.ctrl_key() || ev.meta_key() => {
+                "z" | "Z" if (ev.ctrl_key() || ev.meta_key()) && !on_text => {
                     ev.prevent_default();
                     if ev.shift_key() {
                         editor.edits.redo();
@@ -528,7 +537,8 @@ fn App() -> impl IntoView {
                         editor.edits.undo();
                     }
                 }
-                _ if on_field => {}
+                "?" if !on_text => shortcuts_open.update(|o| *o = !*o),
+                _ if on_field || modified => {}
                 "j" => editor.seek(editor.time_micros.get_untracked() - 2_000_000),
                 "k" => editor.stop(),
                 "l" if !editor.playing.get_untracked() => editor.toggle_play(),
@@ -539,8 +549,6 @@ fn App() -> impl IntoView {
                     .edits
                     .mark(false, secs_from_micros(editor.time_micros.get_untracked())),
                 "Delete" | "Backspace" => editor.edits.cut_selection(),
-                "?" => shortcuts_open.update(|o| *o = !*o),
-                "Escape" => shortcuts_open.set(false),
                 _ => {}
             }
         })
@@ -823,6 +831,31 @@ fn Shortcuts(open: RwSignal<bool>) -> impl IntoView {
         ("?", "Show or hide this list"),
         ("Esc", "Close this list"),
     ];
+    let close = NodeRef::<leptos::html::Button>::new();
+    // Focus moves into the list when it opens and back to its button when it closes.
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open {
+            request_animation_frame(move || {
+                if let Some(button) = close.get_untracked() {
+                    let _ = button.focus();
+                }
+            });
+        } else if was_open == Some(true) {
+            if let Some(button) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector("[data-testid=shortcuts-button]")
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = button.focus();
+            }
+        }
+        is_open
+    });
     view! {
         <Show when=move || open.get()>
             <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title" data-testid="shortcuts">
@@ -831,7 +864,7 @@ fn Shortcuts(open: RwSignal<bool>) -> impl IntoView {
                     <dl>
                         {KEYS.iter().map(|(key, what)| view! { <dt><kbd>{*key}</kbd></dt><dd>{*what}</dd> }).collect::<Vec<_>>()}
                     </dl>
-                    <button data-testid="shortcuts-close" on:click=move |_| open.set(false)>"Close"</button>
+                    <button data-testid="shortcuts-close" node_ref=close on:click=move |_| open.set(false)>"Close"</button>
                 </div>
             </div>
         </Show>

@@ -109,8 +109,7 @@ impl Player {
     /// Decodes the frame shown at `at_micros` (from the keyframe before it).
     pub async fn frame_at(&self, at_micros: i64) -> Result<ShownFrame, String> {
         let gop = self.gop_at(at_micros).await?;
-        let mut feed: Vec<&reelsmith_core::media::EncodedFrame> =
-            gop.frames_for(at_micros).iter().collect();
+        let mut feed = gop.frames_for(at_micros);
         let mut target = gop
             .frame_at(at_micros)
             .map(|f| f.pts_micros)
@@ -122,7 +121,12 @@ impl Player {
             _ => None,
         };
         if let Some((shown, lead)) = next.as_ref().and_then(|n| n.leading_frame_at(at_micros)) {
-            feed = gop.frames.iter().chain(lead).collect();
+            feed = gop
+                .frames
+                .iter()
+                .filter(|f| !gop.is_leading(f))
+                .chain(lead)
+                .collect();
             target = shown.pts_micros;
         }
         let (decoder, mut decoded) = self.decoder()?;
@@ -168,12 +172,15 @@ impl Player {
         let (decoder, mut decoded) = self.decoder()?;
         let gop = self.gop_at(from_micros).await?;
         let mut next_key = gop.next_key_micros;
-        let mut pending: VecDeque<_> = gop.frames.into();
+        let mut gop_start = gop.start_micros;
+        let mut pending: VecDeque<_> = gop.decodable_alone().into();
         let mut ready: VecDeque<ShownFrame> = VecDeque::new();
         let mut flush = None;
         let mut flushed = false;
         let frame_ms = frame_micros(self.info()) as f64 / 1000.0;
-        let mut clock_start_ms = now_ms();
+        // The clock starts with the first picture shown (decoding up to the start point is not
+        // playback falling behind).
+        let mut clock_start_ms = None::<f64>;
         let due_ms = |start_ms: f64, pts: i64| start_ms + (pts - from_micros) as f64 / 1000.0;
         let mut late_frames = 0u32;
         let mut reached = from_micros;
@@ -187,8 +194,12 @@ impl Player {
                     decoder.decode(self.encoded(&f)).map_err(decode_error)?;
                 } else if let Some(key) = next_key {
                     let gop = self.gop_at(key).await?;
-                    next_key = gop.next_key_micros;
-                    pending.extend(gop.frames);
+                    // A damaged index could lead back: a GOP that does not move on ends it.
+                    next_key = gop.next_key_micros.filter(|_| gop.start_micros > gop_start);
+                    if gop.start_micros > gop_start {
+                        gop_start = gop.start_micros;
+                        pending.extend(gop.frames);
+                    }
                 } else {
                     flush = Some(Box::pin(decoder.flush().fuse()));
                 }
@@ -205,11 +216,16 @@ impl Player {
             // to keep time with, every frame is shown and playback slows rather than skips.
             if let Some(front) = ready.front() {
                 let now = now_ms();
-                let due = due_ms(clock_start_ms, front.pts_micros);
+                let start = *clock_start_ms
+                    .get_or_insert_with(|| now - (front.pts_micros - from_micros) as f64 / 1000.0);
+                let due = due_ms(start, front.pts_micros);
                 if due <= now + 1.0 {
                     if now - due > frame_ms {
-                        clock_start_ms += now - due;
+                        clock_start_ms = Some(start + now - due);
                         late_frames += 1;
+                    }
+                    if !still_playing() {
+                        break; // stopped while decoding: show nothing more
                     }
                     if let Some(shown) = ready.pop_front() {
                         reached = shown.pts_micros;
@@ -222,9 +238,12 @@ impl Player {
             }
             // Wait for the next picture's time, a decoded picture, the end of the flush, or a
             // short tick (the decoder takes input without telling).
-            let wait_ms = ready.front().map_or(TICK_MS, |f| {
-                ((due_ms(clock_start_ms, f.pts_micros) - now_ms()).max(1.0) as u32).min(TICK_MS)
-            });
+            let wait_ms = match (ready.front(), clock_start_ms) {
+                (Some(f), Some(start)) => {
+                    ((due_ms(start, f.pts_micros) - now_ms()).max(1.0) as u32).min(TICK_MS)
+                }
+                _ => TICK_MS,
+            };
             let mut timer = TimeoutFuture::new(wait_ms).fuse();
             let mut frame_out = Box::pin(decoded.next().fuse());
             let woke = match flush.as_mut().filter(|_| !flushed) {

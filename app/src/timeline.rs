@@ -3,7 +3,7 @@
 //! playhead drawn over them. A click or a drag on the strip seeks.
 
 use leptos::prelude::*;
-use reelsmith_core::edit::Clip;
+use reelsmith_core::edit::Span;
 use reelsmith_core::media::{clock, secs_from_micros};
 use wasm_bindgen::JsCast;
 
@@ -24,16 +24,28 @@ pub fn Timeline(
     seek: SeekFn,
 ) -> impl IntoView {
     let waveform = NodeRef::<leptos::html::Canvas>::new();
+    // The waveform is drawn again when the clip or the sound changes, not as the playhead
+    // moves (that is an element of its own).
+    let clip = Memo::new(move |_| edits.selected_clip().map(|c| (c.span, c.cuts)));
     Effect::new(move |_| {
-        let clip = edits.selected_clip();
         let duration = secs_from_micros(duration_micros.get());
-        let playhead = secs_from_micros(time_micros.get());
-        loudness.with(|l| {
-            if let Some(canvas) = waveform.get() {
-                draw_waveform(&canvas, l, duration, clip.as_ref(), playhead);
-            }
+        clip.with(|clip| {
+            loudness.with(|l| {
+                if let Some(canvas) = waveform.get() {
+                    draw_waveform(&canvas, l, duration, clip.as_ref());
+                }
+            })
         });
     });
+    let playhead_left = move || {
+        let duration = duration_micros.get();
+        let share = if duration > 0 {
+            (time_micros.get() as f64 / duration as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        format!("{:.3}%", share * 100.0)
+    };
     // A press on the strip seeks there, and so does dragging with the button held.
     let seek_to = move |ev: &leptos::ev::PointerEvent| {
         let Some(el) = ev
@@ -88,18 +100,18 @@ pub fn Timeline(
                     role="img" aria-label="Thumbnails along the video"></canvas>
                 <canvas node_ref=waveform class="waveform" data-testid="waveform" width="960" height="48"
                     role="img" aria-label="Loudness along the video, with the selected clip and its cuts"></canvas>
+                <div class="playhead" data-testid="playhead" style:left=playhead_left></div>
             </div>
         </section>
     }
 }
 
-/// Draws the loudness over time with the selected clip's span and cuts and the playhead.
+/// Draws the loudness over time with the selected clip's span and cuts.
 fn draw_waveform(
     canvas: &web_sys::HtmlCanvasElement,
     loudness: &[f32],
     duration: f64,
-    clip: Option<&Clip>,
-    playhead: f64,
+    clip: Option<&(Span, Vec<Span>)>,
 ) {
     let Ok(Some(ctx)) = canvas.get_context("2d") else {
         return;
@@ -116,16 +128,16 @@ fn draw_waveform(
             0.0
         }
     };
-    if let Some(clip) = clip {
+    if let Some((span, cuts)) = clip {
         ctx.set_fill_style_str("rgba(80, 140, 255, 0.30)");
         ctx.fill_rect(
-            x_of(clip.span.start_secs),
+            x_of(span.start_secs),
             0.0,
-            x_of(clip.span.end_secs) - x_of(clip.span.start_secs),
+            x_of(span.end_secs) - x_of(span.start_secs),
             h,
         );
         ctx.set_fill_style_str("rgba(255, 80, 80, 0.55)");
-        for cut in &clip.cuts {
+        for cut in cuts {
             ctx.fill_rect(
                 x_of(cut.start_secs),
                 0.0,
@@ -146,6 +158,4 @@ fn draw_waveform(
             bar,
         );
     }
-    ctx.set_fill_style_str("#ff4f6d");
-    ctx.fill_rect(x_of(playhead) - 1.0, 0.0, 2.0, h);
 }

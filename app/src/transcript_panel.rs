@@ -5,18 +5,15 @@
 //! the clean-up are highlighted before they are removed, and cut words are struck through.
 
 use leptos::prelude::*;
-use reelsmith_core::edit::Span;
 use reelsmith_core::media::secs_from_micros;
-use reelsmith_core::transcript::{eta_secs, word_index_at, Word};
+use reelsmith_core::transcript::{eta_secs, word_index_at};
 use wasm_bindgen::JsCast;
 
+use crate::editing::within;
+use crate::megabytes;
 use crate::sound;
 use crate::transcriber::Phase;
 use crate::Editor;
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
 
 /// What the transcript panel says about where transcription stands.
 pub fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String {
@@ -49,13 +46,6 @@ pub fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String 
         Phase::Cancelled => "Transcription cancelled.".to_string(),
         Phase::Failed(message) => format!("Transcription failed: {message}"),
     }
-}
-
-/// Whether a word lies in one of `spans` (cuts made or proposed).
-fn within(spans: &[Span], word: &Word) -> bool {
-    spans
-        .iter()
-        .any(|cut| word.start_secs >= cut.start_secs - 1e-6 && word.end_secs <= cut.end_secs + 1e-6)
 }
 
 #[component]
@@ -95,6 +85,7 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
             from_project
         }
     });
+    let count = Memo::new(move |_| words.with(Vec::len));
     let current = Memo::new(move |_| {
         let secs = secs_from_micros(time.get());
         words.with(|w| word_index_at(w, secs))
@@ -110,8 +101,7 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
     // The word that takes the keyboard (one tab stop for the whole transcript).
     let focus = RwSignal::new(0usize);
     let list = NodeRef::<leptos::html::P>::new();
-    let focus_word = move |i: usize| {
-        focus.set(i);
+    let focus_now = move |i: usize| {
         let Some(list) = list.get_untracked() else {
             return;
         };
@@ -121,17 +111,26 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
             }
         }
     };
+    let focus_word = move |i: usize| {
+        focus.set(i);
+        focus_now(i);
+    };
     let seek_word = move |i: usize| {
         if let Some(start) = words.with_untracked(|w| w.get(i).map(|w| w.start_secs)) {
             seeker.with_value(|e| e.seek((start * 1e6).round() as i64));
         }
     };
-    // Moves to word `i`, extending the selection from its anchor when `extend`.
+    // Moves to word `i`, extending the selection when `extend` from its anchor (or, with
+    // nothing selected, from the word that has the focus).
     let go_to = move |i: usize, extend: bool| {
-        let anchor = edits.selection.get_untracked().map(|(a, _)| a);
-        match anchor {
-            Some(a) if extend => edits.selection.set(Some((a, i))),
-            _ => edits.selection.set(Some((i, i))),
+        let anchor = edits
+            .selection
+            .get_untracked()
+            .map_or(focus.get_untracked(), |(a, _)| a);
+        if extend {
+            edits.selection.set(Some((anchor, i)));
+        } else {
+            edits.selection.set(Some((i, i)));
         }
         focus_word(i);
         seek_word(i);
@@ -176,7 +175,9 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
                 edits.selection.set(Some((a, a + count - 1)));
             }
         }
-        focus_word(a);
+        // The corrected words are new elements once the list has been drawn again.
+        focus.set(a);
+        request_animation_frame(move || focus_now(a));
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let count = words.with_untracked(Vec::len);
@@ -248,7 +249,7 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
             </p>
             <Show when=running>
                 <progress data-testid="transcript-progress" aria-label="Transcription progress" max="1" value=move || progress_value().to_string()></progress>
-                <button data-testid="transcript-cancel" on:click=move |_| seeker.with_value(Editor::cancel_transcription)>"Cancel"</button>
+                <button data-testid="transcript-cancel" aria-label="Cancel transcription" on:click=move |_| seeker.with_value(Editor::cancel_transcription)>"Cancel"</button>
             </Show>
             <Show when=move || matches!(state.phase.get(), Phase::Cancelled | Phase::Failed(_))>
                 <button data-testid="transcript-retry" on:click=move |_| seeker.with_value(Editor::transcribe)>"Transcribe again"</button>
@@ -266,7 +267,7 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
                             on:keydown=on_correction_key />
                     </label>
                     <button data-testid="correction-apply" on:click=move |_| finish_correction(true)>"Apply"</button>
-                    <button on:click=move |_| finish_correction(false)>"Cancel"</button>
+                    <button aria-label="Cancel the correction" on:click=move |_| finish_correction(false)>"Cancel"</button>
                 </div>
             </Show>
             <p class="words" data-testid="transcript" node_ref=list role="listbox" aria-multiselectable="true"
@@ -296,7 +297,7 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
                             <span
                                 class="word"
                                 role="option"
-                                tabindex=move || if focus.get() == i { "0" } else { "-1" }
+                                tabindex=move || if focus.get().min(count.get().saturating_sub(1)) == i { "0" } else { "-1" }
                                 aria-selected=move || selected(i).to_string()
                                 class:current=move || current.get() == Some(i)
                                 class:selected=move || selected(i)

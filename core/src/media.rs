@@ -192,17 +192,37 @@ impl Gop {
 
     /// What must be decoded to show the frame at `at_micros`: the frames in decode order up to
     /// and including it. Later frames cannot be its references, so a seek into a long GOP
-    /// decodes only part of it.
-    pub fn frames_for(&self, at_micros: i64) -> &[EncodedFrame] {
+    /// decodes only part of it; leading frames are left out (see [`Gop::decodable_alone`]).
+    pub fn frames_for(&self, at_micros: i64) -> Vec<&EncodedFrame> {
         let Some(target) = self.frame_at(at_micros) else {
-            return &[];
+            return vec![];
         };
         let end = self
             .frames
             .iter()
             .position(|f| std::ptr::eq(f, target))
             .map_or(self.frames.len(), |i| i + 1);
-        &self.frames[..end]
+        self.frames[..end]
+            .iter()
+            .filter(|f| !self.is_leading(f))
+            .collect()
+    }
+
+    /// Whether `frame` is one of this GOP's leading frames: after its keyframe in decode order
+    /// but shown before it (open GOPs). It refers to the GOP before, so it can be decoded only
+    /// after that one.
+    pub fn is_leading(&self, frame: &EncodedFrame) -> bool {
+        frame.pts_micros < self.start_micros
+    }
+
+    /// The frames a decoder can take when this GOP is the first it sees: all but the leading
+    /// ones, in decode order.
+    pub fn decodable_alone(self) -> Vec<EncodedFrame> {
+        let start = self.start_micros;
+        self.frames
+            .into_iter()
+            .filter(|f| f.pts_micros >= start)
+            .collect()
     }
 
     /// Whether the frame shown at `at_micros` is a leading frame of the next GOP: past every
@@ -315,7 +335,8 @@ mod tests {
         assert_eq!(gop.frame_at(-1).map(|f| f.pts_micros), Some(0));
 
         // To show 10 the decoder needs 0 and 30 (its references come first in decode order).
-        let pts = |frames: &[EncodedFrame]| frames.iter().map(|f| f.pts_micros).collect::<Vec<_>>();
+        let pts =
+            |frames: Vec<&EncodedFrame>| frames.iter().map(|f| f.pts_micros).collect::<Vec<_>>();
         assert_eq!(pts(gop.frames_for(10)), vec![0, 30, 10]);
         assert_eq!(pts(gop.frames_for(0)), vec![0]);
         assert_eq!(pts(gop.frames_for(25)), vec![0, 30, 10, 20]);

@@ -447,7 +447,13 @@ impl Video<'_> {
         let (a, b) = self.timeline.kept()[i];
         let (decoder, mut decoded) = player.decoder()?;
         let mut gop = player.gop_at(a).await?;
-        let mut pending: VecDeque<_> = gop.frames.drain(..).collect();
+        // Leading frames of the first GOP need the GOP before, which is not decoded.
+        let first_key = gop.start_micros;
+        let mut pending: VecDeque<_> = gop
+            .frames
+            .drain(..)
+            .filter(|f| f.pts_micros >= first_key)
+            .collect();
         let mut fed_all = false;
         let mut flushed = false;
         let mut in_flight = 0usize;
@@ -460,10 +466,20 @@ impl Video<'_> {
                         .map_err(|e| format!("The video could not be decoded: {e}"))?;
                     in_flight += 1;
                 } else if !fed_all {
-                    match gop.next_key_micros.filter(|&key| key < b) {
+                    // The next GOP is needed while it starts before the stretch ends, or its
+                    // leading frames (an open GOP) show before the stretch ends.
+                    let wanted = gop
+                        .next_key_micros
+                        .filter(|&key| key < b || gop.end_micros < b);
+                    match wanted {
                         Some(key) => {
-                            gop = player.gop_at(key).await?;
-                            pending.extend(gop.frames.drain(..));
+                            let next = player.gop_at(key).await?;
+                            if next.start_micros <= gop.start_micros {
+                                fed_all = true; // a damaged index leads back: stop here
+                            } else {
+                                gop = next;
+                                pending.extend(gop.frames.drain(..));
+                            }
                         }
                         None => fed_all = true,
                     }
