@@ -202,9 +202,19 @@ impl Edits {
         resumed
     }
 
-    /// The finished transcript becomes part of the project (not an undoable edit).
+    /// The finished transcript becomes part of the project (not an undoable edit): of every
+    /// state Undo and Redo can go to too, and of the one before a drag in progress, so stepping
+    /// back over an edit made while it was transcribed keeps it (and saves it).
     pub fn set_transcript(&self, segments: Vec<Segment>) {
+        self.history
+            .update_value(|h| h.for_each_mut(|p| p.transcript.clone_from(&segments)));
+        self.gesture.update_value(|g| {
+            if let Some(p) = g {
+                p.transcript.clone_from(&segments);
+            }
+        });
         self.project.update(|p| p.transcript = segments);
+        self.name_history();
         self.save();
     }
 
