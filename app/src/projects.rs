@@ -49,8 +49,6 @@ pub struct Library {
     pub loaded: RwSignal<bool>,
     /// The open project's id (`None` before a video is opened).
     pub current: RwSignal<Option<String>>,
-    /// The project the next open continues, when its video matches.
-    reopening: RwSignal<Option<String>>,
     pub thumbs: RwSignal<BTreeMap<String, Thumbnail>>,
     /// What went wrong with the list, for the user.
     pub message: RwSignal<Option<String>>,
@@ -71,7 +69,6 @@ impl Library {
             index: RwSignal::new(Index::default()),
             loaded: RwSignal::new(false),
             current: RwSignal::new(None),
-            reopening: RwSignal::new(None),
             thumbs: RwSignal::new(BTreeMap::new()),
             message: RwSignal::new(None),
             writer: StoredValue::new_local(Writer::default()),
@@ -203,19 +200,12 @@ impl Library {
         });
     }
 
-    /// The next project opened continues the listed project `id` (when its video matches).
-    pub fn continue_next(&self, id: String) {
-        self.reopening.set(Some(id));
-    }
-
-    /// A video was opened: the project it starts is the one being reopened when `resumed`
-    /// (the video matched), else a new one. The project before it stays as last saved.
-    pub fn start(&self, resumed: bool) {
-        let reopening = self.reopening.try_update(Option::take).flatten();
-        let id = match reopening {
-            Some(id) if resumed => id,
-            _ => self.index.with_untracked(|i| new_id(now_ms(), i.ids())),
-        };
+    /// A video was opened: the project it starts continues the listed project `continued`
+    /// (its video matched the one being restored), else it is a new one. The project before
+    /// it stays as last saved.
+    pub fn start(&self, continued: Option<String>) {
+        let id =
+            continued.unwrap_or_else(|| self.index.with_untracked(|i| new_id(now_ms(), i.ids())));
         self.current.set(Some(id));
     }
 
@@ -455,8 +445,7 @@ async fn reopen(edits: Edits, id: String, file: web_sys::File, open: OpenFn) {
     match library.project(&id).await {
         Ok(project) => {
             library.message.set(None);
-            library.continue_next(id);
-            edits.restorable.set(Some(project));
+            edits.restorable.set(Some((Some(id), project)));
             open.with_value(|open| open(file));
         }
         Err(e) => library.message.set(Some(e)),
