@@ -722,11 +722,11 @@ impl<T: Clone + PartialEq> History<T> {
 
     /// Changes every remembered state, undoable and redoable: for what arrives on its own
     /// (a finished transcript) and belongs to every state, so an undo does not take it away.
-    pub fn for_each_mut(&mut self, mut change: impl FnMut(&mut T)) {
+    pub fn for_each_mut(&mut self, change: impl FnMut(&mut T)) {
         self.past
             .iter_mut()
             .chain(self.future.iter_mut())
-            .for_each(|state| change(state));
+            .for_each(change);
     }
 }
 
