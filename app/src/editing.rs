@@ -42,8 +42,9 @@ pub struct Edits {
     /// Selected transcript words (anchor, focus) as word indices.
     pub selection: RwSignal<Option<(usize, usize)>>,
     pub target_secs: RwSignal<f64>,
-    /// A saved project waiting for its video to be picked again.
-    pub restorable: RwSignal<Option<Project>>,
+    /// A saved project waiting for its video to be picked again, with the id of the listed
+    /// project it continues (`None` for an imported file: it becomes a new project).
+    pub restorable: RwSignal<Option<(Option<String>, Project)>>,
     pub message: RwSignal<Option<String>>,
     /// Completed autosaves (shown as "saved"; tests wait on it).
     pub saves: RwSignal<u64>,
@@ -182,19 +183,20 @@ impl Edits {
         let restored = self
             .restorable
             .get_untracked()
-            .filter(|p| {
+            .filter(|(_, p)| {
                 p.source
                     .as_ref()
                     .is_some_and(|s| check_source(s, &source).is_ok())
             })
             // The file as picked now (a project saved without a digest of it gains one).
-            .map(|mut p| {
+            .map(|(id, mut p)| {
                 p.source = Some(source.clone());
-                p
+                (id, p)
             });
         let resumed = restored.is_some();
         self.restorable.set(None);
-        self.library.start(resumed);
+        let (continued, restored) = restored.unzip();
+        self.library.start(continued.flatten());
         self.project
             .set(restored.unwrap_or_else(|| Project::new(source, duration_secs)));
         self.name_history();
@@ -202,9 +204,19 @@ impl Edits {
         resumed
     }
 
-    /// The finished transcript becomes part of the project (not an undoable edit).
+    /// The finished transcript becomes part of the project (not an undoable edit): of every
+    /// state Undo and Redo can go to too, and of the one before a drag in progress, so stepping
+    /// back over an edit made while it was transcribed keeps it (and saves it).
     pub fn set_transcript(&self, segments: Vec<Segment>) {
+        self.history
+            .update_value(|h| h.for_each_mut(|p| p.transcript.clone_from(&segments)));
+        self.gesture.update_value(|g| {
+            if let Some(p) = g {
+                p.transcript.clone_from(&segments);
+            }
+        });
         self.project.update(|p| p.transcript = segments);
+        self.name_history();
         self.save();
     }
 
@@ -306,6 +318,8 @@ fn fmt_secs(secs: f64) -> String {
 /// Offers a saved project when the page opens.
 #[component]
 pub fn RestoreBanner(edits: Edits) -> impl IntoView {
+    // What the banner says; the project itself is read again when it is restored, as it may
+    // have been reopened from the list and changed since.
     let saved = RwSignal::new(None::<(String, Project)>);
     let library = edits.library;
     library.when_loaded(move || {
@@ -322,16 +336,25 @@ pub fn RestoreBanner(edits: Edits) -> impl IntoView {
         });
     });
     let restore = move |_| {
-        if let Some((id, project)) = saved.get_untracked() {
-            library.continue_next(id);
-            edits.restorable.set(Some(project));
-        }
+        let Some((id, _)) = saved.get_untracked() else {
+            return;
+        };
         saved.set(None);
+        if library.current.get_untracked().is_some() {
+            return;
+        }
+        spawn_local(async move {
+            match library.project(&id).await {
+                Ok(project) => edits.restorable.set(Some((Some(id), project))),
+                Err(e) => library.message.set(Some(e)),
+            }
+        });
     };
     // The project stays in the list of projects.
     let discard = move |_| saved.set(None);
     view! {
-        <Show when=move || saved.with(Option::is_some)>
+        // Once a project is open (a video, or one reopened from the list) the offer is gone.
+        <Show when=move || saved.with(Option::is_some) && library.current.with(Option::is_none)>
             <div class="banner" data-testid="restore">
                 {move || saved.with(|p| p.as_ref().map(|(_, p)| format!(
                     "Your last project ({}, {} clip{}) was saved in this browser.",
@@ -345,7 +368,7 @@ pub fn RestoreBanner(edits: Edits) -> impl IntoView {
         </Show>
         <Show when=move || edits.restorable.with(Option::is_some)>
             <p class="banner" data-testid="restore-pick">
-                {move || edits.restorable.with(|p| p.as_ref().and_then(|p| p.source.as_ref()).map(|s| format!(
+                {move || edits.restorable.with(|p| p.as_ref().and_then(|(_, p)| p.source.as_ref()).map(|s| format!(
                     "Pick “{}” again to continue where you left off (the browser does not keep the file itself).",
                     s.name
                 )))}

@@ -621,7 +621,8 @@ fn App() -> impl IntoView {
             let edits = editor.edits;
             spawn_local(async move {
                 match editing::import_project(file).await {
-                    Ok(project) => edits.restorable.set(Some(project)),
+                    // A new project when its video is picked, never a listed one.
+                    Ok(project) => edits.restorable.set(Some((None, project))),
                     Err(message) => edits.message.set(Some(message)),
                 }
             });

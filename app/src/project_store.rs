@@ -253,10 +253,16 @@ pub async fn remove_legacy() -> Result<(), String> {
     }
 }
 
+/// Contents made when their write starts (`None`: nothing to write after all).
+pub type Later = Rc<dyn Fn() -> Option<Contents>>;
+
 /// A change waiting to be made to one file.
 #[derive(Clone)]
 pub enum Op {
     Write(Contents),
+    /// A write of what the contents are when it starts, not when it was asked for: for a file
+    /// that sums up others (the index), so a copy queued early never replaces a later one.
+    WriteLatest(Later),
     Remove,
 }
 
@@ -273,6 +279,9 @@ type Queued = (String, Op, Option<Done>);
 #[derive(Clone, Default)]
 pub struct Writer {
     queue: Rc<RefCell<Vec<Queued>>>,
+    /// The change being made now: until it is done the file may still hold the older
+    /// contents, so [`Writer::waiting`] answers with it.
+    running: Rc<RefCell<Option<(String, Op)>>>,
     busy: Rc<Cell<bool>>,
     open: Rc<Cell<bool>>,
 }
@@ -290,13 +299,21 @@ impl Writer {
         self.drain();
     }
 
-    /// The newest contents of `name` waiting to be written (what the file will hold).
+    /// The newest change of `name` waiting or being made (what the file will hold).
     pub fn waiting(&self, name: &str) -> Option<Op> {
-        self.queue
+        let queued = self
+            .queue
             .borrow()
             .iter()
             .find(|(n, _, _)| n == name)
-            .map(|(_, op, _)| op.clone())
+            .map(|(_, op, _)| op.clone());
+        queued.or_else(|| {
+            self.running
+                .borrow()
+                .as_ref()
+                .filter(|(n, _)| n == name)
+                .map(|(_, op)| op.clone())
+        })
     }
 
     /// Starts writing (and keeps writing whatever is queued from now on).
@@ -317,10 +334,16 @@ impl Writer {
                     (!queue.is_empty()).then(|| queue.remove(0))
                 };
                 let Some((name, op, done)) = next else { break };
+                me.running.replace(Some((name.clone(), op.clone())));
                 let result = match &op {
                     Op::Write(contents) => write(&name, contents).await,
+                    Op::WriteLatest(contents) => match contents() {
+                        Some(contents) => write(&name, &contents).await,
+                        None => Ok(()),
+                    },
                     Op::Remove => remove(&name).await,
                 };
+                me.running.replace(None);
                 if let Some(done) = done {
                     done(result);
                 }

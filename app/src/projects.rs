@@ -19,15 +19,15 @@ use reelsmith_core::edit::{Project, SourceRef};
 use reelsmith_core::media::clock;
 use reelsmith_core::projects::{
     changed_text, check_source, clean_name, date_text, default_name, fingerprint_ranges,
-    fingerprint_text, id_of_project_file, new_id, project_file, thumbnail_file, Entry, Index,
-    Thumbnail, INDEX_FILE, THUMBNAIL_HEIGHT, THUMBNAIL_WIDTH,
+    fingerprint_text, id_of_project_file, migrated_id, new_id, project_file, thumbnail_file, Entry,
+    Index, IndexError, Thumbnail, INDEX_FILE, THUMBNAIL_HEIGHT, THUMBNAIL_WIDTH,
 };
 use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::blob_source::js_error_text;
 use crate::editing::Edits;
-use crate::project_store::{self, Contents, Done, Op, Writer};
+use crate::project_store::{self, Contents, Done, Later, Op, Writer};
 
 /// Opens a picked file in the editor (its own path: a failed open changes nothing).
 pub type OpenFn = StoredValue<Box<dyn Fn(web_sys::File)>, LocalStorage>;
@@ -49,11 +49,12 @@ pub struct Library {
     pub loaded: RwSignal<bool>,
     /// The open project's id (`None` before a video is opened).
     pub current: RwSignal<Option<String>>,
-    /// The project the next open continues, when its video matches.
-    reopening: RwSignal<Option<String>>,
     pub thumbs: RwSignal<BTreeMap<String, Thumbnail>>,
     /// What went wrong with the list, for the user.
     pub message: RwSignal<Option<String>>,
+    /// The index file is left as it is this visit (written by a newer version, or it could
+    /// not be read): the list lives in memory only.
+    index_kept: StoredValue<bool>,
     writer: StoredValue<Writer, LocalStorage>,
     waiting: StoredValue<Vec<Box<dyn FnOnce()>>, LocalStorage>,
 }
@@ -71,9 +72,9 @@ impl Library {
             index: RwSignal::new(Index::default()),
             loaded: RwSignal::new(false),
             current: RwSignal::new(None),
-            reopening: RwSignal::new(None),
             thumbs: RwSignal::new(BTreeMap::new()),
             message: RwSignal::new(None),
+            index_kept: StoredValue::new(false),
             writer: StoredValue::new_local(Writer::default()),
             waiting: StoredValue::new_local(Vec::new()),
         };
@@ -90,46 +91,78 @@ impl Library {
         }
     }
 
+    /// Adds to what the panel says went wrong.
+    fn say(&self, what: String) {
+        self.message.update(|m| {
+            *m = Some(match m.take() {
+                Some(before) => format!("{before} {what}"),
+                None => what,
+            })
+        });
+    }
+
     async fn load(self) {
         let (mut found, mut dirty) = match project_store::read_text(INDEX_FILE).await {
             Ok(Some(stored)) => match Index::from_json(&stored.text) {
                 Ok(index) => (index, false),
+                Err(e @ IndexError::Newer(_)) => {
+                    // Rewriting it would destroy what that version keeps there.
+                    self.index_kept.set_value(true);
+                    self.say(format!(
+                        "{e}: it is left as it is, and the list below is made from the project \
+                         files for this visit only (names and order may differ)."
+                    ));
+                    (Index::default(), false)
+                }
                 Err(e) => {
-                    self.message.set(Some(format!(
-                        "{e}; it was made again from the project files."
-                    )));
+                    self.say(format!("{e}; it was made again from the project files."));
                     (Index::default(), true)
                 }
             },
             Ok(None) => (Index::default(), false),
             Err(e) => {
-                self.message
-                    .set(Some(format!("The saved projects could not be read: {e}")));
+                // Rewriting it from what could be read would lose the projects' names.
+                self.index_kept.set_value(true);
+                self.say(format!(
+                    "The list of saved projects could not be read ({e}); it is left as it is."
+                ));
                 (Index::default(), false)
             }
         };
         // The files decide what exists: an entry whose file is gone goes, a file the list
-        // lacks (the list written before it, or damaged) is read back in.
-        let names = project_store::list().await.unwrap_or_default();
-        let ids: Vec<String> = names
-            .iter()
-            .filter_map(|n| id_of_project_file(n))
-            .map(str::to_string)
-            .collect();
-        let mut recovered = BTreeMap::new();
-        for id in ids.iter().filter(|id| found.get(id).is_none()) {
-            if let Ok(Some(stored)) = project_store::read_text(&project_file(id)).await {
-                if let Ok(project) = serde_json::from_str::<Project>(&stored.text) {
-                    let name = found.unique_name(&default_name(&project));
-                    recovered.insert(
-                        id.clone(),
-                        Entry::new(id, &name, &project, stored.modified_ms),
-                    );
+        // lacks (the list written before it, or damaged) is read back in. Without the names
+        // of the files nothing is decided: the list stays as read and nothing is moved in.
+        match project_store::list().await {
+            Ok(names) => {
+                let ids: Vec<String> = names
+                    .iter()
+                    .filter_map(|n| id_of_project_file(n))
+                    .map(str::to_string)
+                    .collect();
+                let mut recovered = BTreeMap::new();
+                for id in ids.iter().filter(|id| found.get(id).is_none()) {
+                    if let Ok(Some(stored)) = project_store::read_text(&project_file(id)).await {
+                        if let Ok(project) = serde_json::from_str::<Project>(&stored.text) {
+                            let name = found.unique_name(&default_name(&project));
+                            recovered.insert(
+                                id.clone(),
+                                Entry::new(id, &name, &project, stored.modified_ms),
+                            );
+                        }
+                    }
+                }
+                dirty |= found.reconcile(&ids, |id| recovered.remove(id));
+                if !self.index_kept.get_value() {
+                    dirty |= self.migrate(&mut found).await;
                 }
             }
+            Err(e) => {
+                dirty = false;
+                self.say(format!(
+                    "The project files could not be listed ({e}); the list is shown as last saved."
+                ));
+            }
         }
-        dirty |= found.reconcile(&ids, |id| recovered.remove(id));
-        dirty |= self.migrate(&mut found).await;
         self.index.update(|index| index.merge(found));
         self.loaded.set(true);
         if dirty {
@@ -157,8 +190,10 @@ impl Library {
         }
     }
 
-    /// Moves the single project of earlier versions into the list. Its file is removed only
-    /// once the project is written in the folder and listed.
+    /// Moves the single project of earlier versions into the list (`found`: the list as read
+    /// and made true to the files). Its file is removed only once the project is written in
+    /// the folder and listed; its id comes from its contents, so a move cut short is not made
+    /// twice.
     async fn migrate(&self, found: &mut Index) -> bool {
         let Ok(Some(stored)) = project_store::read_legacy().await else {
             return false;
@@ -167,7 +202,12 @@ impl Library {
             // Unreadable: left where it is, named in "Data in this browser".
             return false;
         };
-        let id = new_id(stored.modified_ms, found.ids());
+        let id = migrated_id(&stored.text);
+        if found.get(&id).is_some() {
+            // Moved on an earlier visit (and perhaps edited since): only the old file is left.
+            let _ = project_store::remove_legacy().await;
+            return false;
+        }
         let name = found.unique_name(&default_name(&project));
         let written = project_store::write(&project_file(&id), &Contents::Text(stored.text)).await;
         if let Err(e) = written {
@@ -191,31 +231,27 @@ impl Library {
         })
     }
 
+    /// Writes the index as it is when its turn comes (a copy queued before the list was
+    /// read, or before a later change, is never what lands).
     fn write_index(&self) {
-        let json = self.index.with_untracked(Index::to_json);
-        let done = self.report();
-        self.writer.with_value(|w| {
-            w.put(
-                INDEX_FILE.to_string(),
-                Op::Write(Contents::Text(json)),
-                Some(done),
-            )
+        let (index, kept) = (self.index, self.index_kept);
+        let latest: Later = Rc::new(move || {
+            if kept.try_get_value().unwrap_or(true) {
+                return None;
+            }
+            index.try_with_untracked(|i| Contents::Text(i.to_json()))
         });
+        let done = self.report();
+        self.writer
+            .with_value(|w| w.put(INDEX_FILE.to_string(), Op::WriteLatest(latest), Some(done)));
     }
 
-    /// The next project opened continues the listed project `id` (when its video matches).
-    pub fn continue_next(&self, id: String) {
-        self.reopening.set(Some(id));
-    }
-
-    /// A video was opened: the project it starts is the one being reopened when `resumed`
-    /// (the video matched), else a new one. The project before it stays as last saved.
-    pub fn start(&self, resumed: bool) {
-        let reopening = self.reopening.try_update(Option::take).flatten();
-        let id = match reopening {
-            Some(id) if resumed => id,
-            _ => self.index.with_untracked(|i| new_id(now_ms(), i.ids())),
-        };
+    /// A video was opened: the project it starts continues the listed project `continued`
+    /// (its video matched the one being restored), else it is a new one. The project before
+    /// it stays as last saved.
+    pub fn start(&self, continued: Option<String>) {
+        let id =
+            continued.unwrap_or_else(|| self.index.with_untracked(|i| new_id(now_ms(), i.ids())));
         self.current.set(Some(id));
     }
 
@@ -272,9 +308,13 @@ impl Library {
         Ok(())
     }
 
-    /// Copies a project (its file, picture and entry) under a new id and a "(copy)" name.
-    pub async fn duplicate(&self, id: &str) -> Result<(), String> {
-        let project = self.project(id).await?;
+    /// Copies a project (its file, picture and entry) under a new id and a "(copy)" name;
+    /// `open` is the project as edited now when `id` is the open one.
+    pub async fn duplicate(&self, id: &str, open: Option<Project>) -> Result<(), String> {
+        let project = match open {
+            Some(project) => project,
+            None => self.project(id).await?,
+        };
         let json = serde_json::to_string(&project).map_err(|e| e.to_string())?;
         let Some(original) = self.index.with_untracked(|i| i.get(id).cloned()) else {
             return Ok(()); // deleted meanwhile
@@ -455,8 +495,7 @@ async fn reopen(edits: Edits, id: String, file: web_sys::File, open: OpenFn) {
     match library.project(&id).await {
         Ok(project) => {
             library.message.set(None);
-            library.continue_next(id);
-            edits.restorable.set(Some(project));
+            edits.restorable.set(Some((Some(id), project)));
             open.with_value(|open| open(file));
         }
         Err(e) => library.message.set(Some(e)),
@@ -576,8 +615,12 @@ fn ProjectItem(edits: Edits, id: String, open: OpenFn, tick: RwSignal<u32>) -> i
         }
     };
     let duplicate = move |_| {
+        let open = library
+            .current
+            .with_untracked(|c| id.with_value(|id| c.as_deref() == Some(id.as_str())))
+            .then(|| edits.project.get_untracked());
         spawn_local(async move {
-            if let Err(e) = library.duplicate(&id.get_value()).await {
+            if let Err(e) = library.duplicate(&id.get_value(), open).await {
                 library.message.set(Some(format!("Not duplicated: {e}")));
             }
         });

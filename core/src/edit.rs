@@ -719,6 +719,15 @@ impl<T: Clone + PartialEq> History<T> {
     pub fn can_redo(&self) -> bool {
         !self.future.is_empty()
     }
+
+    /// Changes every remembered state, undoable and redoable: for what arrives on its own
+    /// (a finished transcript) and belongs to every state, so an undo does not take it away.
+    pub fn for_each_mut(&mut self, change: impl FnMut(&mut T)) {
+        self.past
+            .iter_mut()
+            .chain(self.future.iter_mut())
+            .for_each(change);
+    }
 }
 
 #[cfg(test)]
@@ -899,6 +908,30 @@ mod tests {
         history.record(&p);
         p.set_template(id, "boxed").unwrap();
         assert!(!history.can_redo());
+    }
+
+    #[test]
+    fn what_arrives_on_its_own_reaches_every_remembered_state() {
+        let mut p = project();
+        p.transcript.clear();
+        let mut history = History::new(100);
+        history.record(&p);
+        let id = p.add_clip("Plan", Span::new(0.5, 6.0), "plain").unwrap();
+        history.record(&p);
+        p.set_template(id, "boxed").unwrap();
+        p = history.undo(&p).unwrap();
+        // The transcript arrives now, with one step undone and one redoable.
+        let transcript = project().transcript;
+        assert!(!transcript.is_empty());
+        p.transcript = transcript.clone();
+        history.for_each_mut(|s| s.transcript = transcript.clone());
+        let undone = history.undo(&p).unwrap();
+        assert_eq!(undone.transcript, transcript);
+        assert!(undone.clips.is_empty());
+        let redone = history.redo(&undone).unwrap();
+        let redone = history.redo(&redone).unwrap();
+        assert_eq!(redone.transcript, transcript);
+        assert_eq!(redone.clip(id).map(|c| c.template.as_str()), Ok("boxed"));
     }
 
     #[test]

@@ -79,6 +79,17 @@ pub fn new_id<'a>(now_ms: f64, taken: impl IntoIterator<Item = &'a str> + Clone)
         .unwrap_or(base)
 }
 
+/// The id the project of an earlier version's `project.json` gets: the same for the same
+/// contents (FNV-1a, 64 bits), so a migration cut short (the list or the removal of the old
+/// file failed) finds the project already there on the next start instead of adding it again.
+pub fn migrated_id(legacy_text: &str) -> String {
+    // FNV-1a, http://www.isthe.com/chongo/tech/comp/fnv/ (offset basis and prime for 64 bits).
+    let hash = legacy_text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("migrated-{hash:016x}")
+}
+
 /// One project as the list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -566,6 +577,20 @@ mod tests {
         assert_eq!(id_of_project_file("index.json"), None);
         assert_eq!(id_of_project_file("p12.thumb"), None);
         assert_eq!(id_of_project_file("../p.json"), None);
+    }
+
+    #[test]
+    fn a_migrated_project_keeps_one_id_for_the_same_old_file() {
+        let old = r#"{"version":1,"clips":[]}"#;
+        let id = migrated_id(old);
+        assert!(is_id(&id), "{id}");
+        assert_eq!(id, migrated_id(old));
+        assert_ne!(id, migrated_id(r#"{"version":1,"clips":[ ]}"#));
+        // FNV-1a of nothing is its offset basis.
+        assert_eq!(migrated_id(""), "migrated-cbf29ce484222325");
+        // A second start after a cut-short migration finds it in the list.
+        let listed = index(vec![entry(&id, "talk.mp4", 1.0)]);
+        assert!(listed.get(&migrated_id(old)).is_some());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 // project and the one before stays in the list with its edits; a listed project reopens with
 // its own video only (a different file is refused and nothing changes); rename, duplicate and
 // delete (after an in-page question); a failed open changes nothing; the single project.json
-// of earlier versions becomes a project of the list. Each test starts from a fresh browser
+// of earlier versions becomes a project of the list, once; a restore offer or an imported
+// file never replaces a listed project; a list from a newer version is not rewritten. Each test starts from a fresh browser
 // profile; OPFS is read by the test itself. Real model, real browser (scripts/test.sh).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -328,6 +329,111 @@ test('the single project.json of earlier versions becomes a project of the list 
   const ends = video.length <= 2 * edge ? video
     : Buffer.concat([video.subarray(0, edge), video.subarray(video.length - edge)]);
   assert.equal(resaved.source.fingerprint, `sha256-64k:${crypto.createHash('sha256').update(ends).digest('hex')}`);
+
+  // The old file back (its removal failed last time): found as moved already, not added
+  // again, and the project edited since is not replaced by it.
+  await tab.waitForTimeout(500); // let the list's write land
+  await tab.evaluate(async (text) => {
+    const root = await navigator.storage.getDirectory();
+    const writable = await (await root.getFileHandle('project.json', { create: true })).createWritable();
+    await writable.write(text);
+    await writable.close();
+  }, JSON.stringify(legacy));
+  await tab.close();
+  const again = await context.newPage();
+  again.on('pageerror', (e) => errors.push(e.message));
+  await again.goto(relay.url);
+  await again.getByTestId('restore').waitFor();
+  assert.deepEqual((await listed(again)).map((p) => [p.id, p.clips]), [[migrated.id, 2]]);
+  assert.equal(JSON.parse(await projectText(again, migrated.id)).clips.length, 2);
+  await again.waitForFunction(() => navigator.storage.getDirectory()
+    .then((r) => r.getFileHandle('project.json')).then(() => false, () => true));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('an offered or imported project never replaces a listed one: the offer goes once a project is open, and an imported file becomes a new project', async () => {
+  const { context, page, errors } = await freshEditor();
+  // Transcribed first, so that no save of the transcript falls in the middle.
+  await transcribed(page, 'speech.mp4');
+  await edited(page, () => page.getByTestId('new-clip').click());
+  const [first] = await listed(page);
+  await page.waitForTimeout(500); // let the list's write land
+
+  // Offered at the next visit; reopened from the list instead, the offer goes (restoring
+  // it later would bring back the copy read before these edits).
+  await page.reload();
+  await page.getByTestId('restore').waitFor();
+  await item(page, first.id).getByTestId('project-open-input').setInputFiles(fixture('speech.mp4'));
+  await opened(page, fixture('speech.mp4'));
+  await item(page, first.id).getByTestId('project-current').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done');
+  await page.getByTestId('restore').waitFor({ state: 'detached' });
+  await edited(page, () => page.getByTestId('new-clip').click());
+  await page.locator(`[data-testid=project][data-id="${first.id}"][data-clips="2"]`).waitFor();
+  const saved = await projectText(page, first.id);
+  await page.waitForTimeout(500);
+
+  // "Restore it", then a project file imported instead: picking the video makes a new
+  // project, and the listed one keeps its edits.
+  await page.reload();
+  await page.getByTestId('restore').waitFor();
+  assert.match(await page.getByTestId('restore').textContent(), /2 clips/);
+  await page.getByTestId('restore-yes').click();
+  await page.getByTestId('restore-pick').waitFor();
+  const imported = JSON.parse(saved);
+  assert.ok(imported.source.fingerprint, 'saved with the digest of its video');
+  imported.source.name = 'imported.mp4'; // the same video by its digest; named to tell apart
+  imported.clips = [];
+  imported.selected = null;
+  const importPath = path.join(scratch, 'imported.reelsmith.json');
+  fs.writeFileSync(importPath, JSON.stringify(imported));
+  await page.getByTestId('import-project').setInputFiles(importPath);
+  await page.waitForFunction(() => /“imported\.mp4”/.test(document.querySelector('[data-testid=restore-pick]')?.textContent ?? ''));
+  await opened(page, fixture('speech.mp4'));
+  await listLength(page, 2);
+  const list = await listed(page);
+  const open = list.find((p) => p.open);
+  assert.notEqual(open.id, first.id);
+  assert.equal(open.clips, 0);
+  assert.equal(list.find((p) => p.id === first.id).clips, 2);
+  await page.waitForTimeout(500); // any write over the listed project would land by now
+  assert.equal(await projectText(page, first.id), saved);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a list written by a newer version is shown from the project files and left as it is', async () => {
+  const { context, page, errors } = await freshEditor();
+  await opened(page, fixture('speech.mp4'));
+  await edited(page, () => page.getByTestId('new-clip').click());
+  const [first] = await listed(page);
+  await page.waitForTimeout(500); // let the list's write land
+  const newer = JSON.stringify({ version: 99, projects: [], shelves: ['kept'] });
+  const writeIndex = (text) => page.evaluate(async (t) => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('projects');
+    const writable = await (await dir.getFileHandle('index.json')).createWritable();
+    await writable.write(t);
+    await writable.close();
+  }, text);
+  const readIndex = () => page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('projects');
+    return (await (await dir.getFileHandle('index.json')).getFile()).text();
+  });
+  await writeIndex(newer);
+  await page.reload();
+  const message = page.getByTestId('projects-message');
+  await message.waitFor();
+  assert.match(await message.textContent(), /newer Reelsmith \(format 99\).*left as it is/);
+  await listLength(page, 1);
+  assert.equal((await listed(page))[0].id, first.id);
+  // A change to the list is not written over it.
+  await page.getByTestId('projects-message-close').click();
+  await item(page, first.id).getByTestId('project-rename').click();
+  await item(page, first.id).getByTestId('project-name-input').fill('Renamed here');
+  await item(page, first.id).getByTestId('project-rename-save').click();
+  await page.waitForTimeout(500);
+  assert.equal(await readIndex(), newer);
   assert.deepEqual(errors, []);
   await context.close();
 });
