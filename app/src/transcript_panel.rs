@@ -154,14 +154,15 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
                 })
                 .unwrap_or_default()
         });
+        // The field is always on the page (hidden while idle), so it takes the focus at once
+        // and no keystroke typed right after Enter is lost.
+        if let Some(input) = correction_input.get_untracked() {
+            input.set_value(&text);
+            let _ = input.focus();
+            input.select();
+        }
         draft.set(text);
         correcting.set(Some((a, b)));
-        request_animation_frame(move || {
-            if let Some(input) = correction_input.get_untracked() {
-                let _ = input.focus();
-                input.select();
-            }
-        });
     };
     let finish_correction = move |apply: bool| {
         let Some((a, b)) = correcting.get_untracked() else {
@@ -258,18 +259,28 @@ pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
                 {move || state.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect::<Vec<_>>()}
                 {move || failures().into_iter().map(|n| view! { <li class="error">{n}</li> }).collect::<Vec<_>>()}
             </ul>
-            <Show when=move || correcting.with(Option::is_some)>
-                <div class="correction" data-testid="correction">
-                    <label>"Correct the selected words (their timing stays) "
-                        <input type="text" node_ref=correction_input data-testid="correction-input"
-                            prop:value=move || draft.get()
-                            on:input=move |ev| draft.set(event_target_value(&ev))
-                            on:keydown=on_correction_key />
-                    </label>
-                    <button data-testid="correction-apply" on:click=move |_| finish_correction(true)>"Apply"</button>
-                    <button aria-label="Cancel the correction" on:click=move |_| finish_correction(false)>"Cancel"</button>
-                </div>
-            </Show>
+            <div class="correction" class:idle=move || correcting.with(Option::is_none)
+                data-testid="correction" aria-hidden=move || correcting.with(Option::is_none).to_string()>
+                <label>"Correct the selected words (their timing stays) "
+                    <input type="text" node_ref=correction_input data-testid="correction-input"
+                        tabindex=move || if correcting.with(Option::is_some) { "0" } else { "-1" }
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                        on:keydown=on_correction_key
+                        on:blur=move |_| {
+                            // Leaving the field without Enter keeps the text typed.
+                            if correcting.with_untracked(Option::is_some) {
+                                finish_correction(true);
+                            }
+                        } />
+                </label>
+                <button data-testid="correction-apply" tabindex=move || if correcting.with(Option::is_some) { "0" } else { "-1" }
+                    on:mousedown=|ev| ev.prevent_default()
+                    on:click=move |_| finish_correction(true)>"Apply"</button>
+                <button aria-label="Cancel the correction" tabindex=move || if correcting.with(Option::is_some) { "0" } else { "-1" }
+                    on:mousedown=|ev| ev.prevent_default()
+                    on:click=move |_| finish_correction(false)>"Cancel"</button>
+            </div>
             <p class="words" data-testid="transcript" node_ref=list role="listbox" aria-multiselectable="true"
                 aria-label="Transcript: arrow keys move, Shift selects, Delete cuts, Enter corrects"
                 on:keydown=on_key>
