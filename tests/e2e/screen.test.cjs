@@ -239,10 +239,10 @@ async function tabTo(page, match, limit = 200) {
 
 test('a clip is made and exported with the keyboard alone', async () => {
   const { page, errors } = await openEditor({ width: 1440, height: 900 });
-  // Open: Tab to the file input and press Enter; the browser's file chooser opens.
+  // Open: Tab to the file input and press Space; the browser's file chooser opens.
   await tabTo(page, '[data-testid=file-input]');
   const chooser = page.waitForEvent('filechooser');
-  await page.keyboard.press('Enter');
+  await page.keyboard.press('Space');
   await (await chooser).setFiles(fixture('speech_long.mp4'));
   await waitTranscribed(page);
   // Pick the first suggestion.
