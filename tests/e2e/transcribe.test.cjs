@@ -281,6 +281,11 @@ test('removing the model in Settings empties the cache; the next transcription d
   const keys = await page.evaluate(async () => (await caches.keys()));
   assert.ok(!keys.includes('reelsmith-model-whisper-random'), keys.join());
   await pick(page, 'speech.mp4');
+  // The open keeps the last transcript on screen until the new video is known to play, so
+  // wait for the downloads first, then for the new transcript.
+  for (let waited = 0; modelRequests.length < fetched + 4 && waited < 60000; waited += 100) {
+    await page.waitForTimeout(100);
+  }
   await waitForPhase(page, 'Done', 60000);
   assert.equal(modelRequests.length, fetched + 4);
   await done();
