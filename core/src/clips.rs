@@ -590,16 +590,7 @@ mod tests {
 
     /// Timed words for sentences at ~2.9 words a second, 0.4 s between sentences.
     fn speak(text: &[&str]) -> Vec<Word> {
-        let mut t = 0.0;
-        let mut words = Vec::new();
-        for sentence in text {
-            for w in sentence.split_whitespace() {
-                words.push(Word::new(t, t + 0.3, format!(" {w}")));
-                t += 0.345;
-            }
-            t += 0.4;
-        }
-        words
+        topics::tests::speak(text, 0.4)
     }
 
     fn start_of(words: &[Word], sentence: &str) -> f64 {

@@ -527,11 +527,11 @@ fn lexical_boundaries(sentences: &[Sentence]) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Timed words for sentences at ~2.9 words a second, `pause` seconds between sentences.
-    fn speak(text: &[&str], pause: f64) -> Vec<Word> {
+    pub(crate) fn speak(text: &[&str], pause: f64) -> Vec<Word> {
         let mut t = 0.0;
         let mut words = Vec::new();
         for sentence in text {
