@@ -239,9 +239,11 @@ async function tabTo(page, match, limit = 200) {
 
 test('a clip is made and exported with the keyboard alone', async () => {
   const { page, errors } = await openEditor({ width: 1440, height: 900 });
-  // Open: Tab to the file input and press Space; the browser's file chooser opens.
+  // Open: Tab to the file input and press Space; the browser's file chooser opens. The chooser
+  // is awaited before the first Tab: the browser takes the interception request asynchronously,
+  // and a key pressed right after asking can reach the page first (seen on a loaded CI machine).
+  const chooser = page.waitForEvent('filechooser', { timeout: 60000 });
   await tabTo(page, '[data-testid=file-input]');
-  const chooser = page.waitForEvent('filechooser');
   await page.keyboard.press('Space');
   await (await chooser).setFiles(fixture('speech_long.mp4'));
   await waitTranscribed(page);
