@@ -145,12 +145,7 @@ impl Reframe {
     /// The largest window of the output aspect inside a `width`×`height` source, centred as
     /// the keyframes say at `t` and kept inside the picture.
     pub fn crop_at(&self, width: f64, height: f64, t: f64) -> Crop {
-        let ratio = self.aspect.ratio();
-        let (w, h) = if width / height > ratio {
-            (height * ratio, height)
-        } else {
-            (width, width / ratio)
-        };
+        let (w, h) = self.crop_size(width, height);
         let (cx, cy) = self.center_at(t);
         Crop {
             x: (cx * width - w / 2.0).clamp(0.0, width - w),
@@ -158,6 +153,39 @@ impl Reframe {
             width: w,
             height: h,
         }
+    }
+}
+
+impl Reframe {
+    /// The crop window's size in pixels of a `width`×`height` source: as large as fits.
+    pub fn crop_size(&self, width: f64, height: f64) -> (f64, f64) {
+        let ratio = self.aspect.ratio();
+        if width / height > ratio {
+            (height * ratio, height)
+        } else {
+            (width, width / ratio)
+        }
+    }
+
+    /// The centre a drag on the output picture moves the window to. The drag started with the
+    /// window centred at `start` and has moved the pointer by (`dx`, `dy`), as fractions of the
+    /// output frame: the picture follows the pointer, so the window moves the other way. The
+    /// centre stays where the whole window fits the source, so dragging back responds at once.
+    pub fn dragged_center(
+        &self,
+        width: f64,
+        height: f64,
+        start: (f64, f64),
+        dx: f64,
+        dy: f64,
+    ) -> (f64, f64) {
+        let (w, h) = self.crop_size(width, height);
+        let (fw, fh) = (w / width, h / height);
+        let fit = |c: f64, f: f64| c.clamp(f / 2.0, 1.0 - f / 2.0);
+        (
+            fit(fit(start.0, fw) - dx * fw, fw),
+            fit(fit(start.1, fh) - dy * fh, fh),
+        )
     }
 }
 
@@ -886,6 +914,26 @@ mod tests {
     }
 
     #[test]
+    fn dragging_the_picture_moves_the_window_the_other_way() {
+        let r = Reframe {
+            aspect: Aspect::Portrait9x16,
+            keys: vec![],
+        };
+        // 9:16 of 1920×1080 is 607.5 px wide: a drag of half the output to the right moves
+        // the window 303.75 px (0.158 of the source) to the left.
+        let (cx, cy) = r.dragged_center(1920.0, 1080.0, (0.5, 0.5), 0.5, 0.0);
+        assert!((cx - (0.5 - 303.75 / 1920.0)).abs() < 1e-9);
+        assert_eq!(cy, 0.5); // full height: nothing to move
+        // Past the edge the centre stops where the window touches it...
+        let (cx, _) = r.dragged_center(1920.0, 1080.0, (0.5, 0.5), 9.0, 0.0);
+        assert!((cx - 303.75 / 1920.0).abs() < 1e-9);
+        // ...and a key saved beyond it (a click at the very edge) starts from there too, so
+        // the first pixels of a drag back move the picture.
+        let (cx, _) = r.dragged_center(1920.0, 1080.0, (0.0, 0.5), -0.1, 0.0);
+        assert!(cx > 303.75 / 1920.0);
+    }
+
+    #[test]
     fn undo_and_redo_walk_through_every_edit() {
         let mut p = project();
         let mut history = History::new(100);
@@ -1049,10 +1097,38 @@ mod tests {
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests {
-    use super::share_time;
+    use super::{share_time, Aspect, PanKey, Reframe};
     use proptest::prelude::*;
 
     proptest! {
+        /// Whatever the drag, the window stays inside the source, and where it is not stopped
+        /// by an edge the picture under it moves by exactly the drag.
+        #[test]
+        fn a_dragged_window_follows_the_pointer_inside_the_source(
+            aspect in prop_oneof![Just(Aspect::Portrait9x16), Just(Aspect::Square1x1), Just(Aspect::Landscape16x9)],
+            width in 64.0f64..4000.0,
+            height in 64.0f64..4000.0,
+            start in (0.0f64..1.0, 0.0f64..1.0),
+            dx in -1.5f64..1.5,
+            dy in -1.5f64..1.5,
+        ) {
+            let before = Reframe { aspect, keys: vec![PanKey { at_secs: 0.0, center_x: start.0, center_y: start.1 }] };
+            let (cx, cy) = before.dragged_center(width, height, start, dx, dy);
+            let after = Reframe { aspect, keys: vec![PanKey { at_secs: 0.0, center_x: cx, center_y: cy }] };
+            let (a, b) = (before.crop_at(width, height, 0.0), after.crop_at(width, height, 0.0));
+            prop_assert!(b.x >= -1e-9 && b.x + b.width <= width + 1e-6);
+            prop_assert!(b.y >= -1e-9 && b.y + b.height <= height + 1e-6);
+            // The window's own centre, not clamped, is where it is drawn.
+            prop_assert!((cx * width - b.width / 2.0 - b.x).abs() < 1e-6);
+            let free = |from: f64, moved: f64, room: f64| from - moved > 1e-6 && from - moved < room - 1e-6;
+            if free(a.x, dx * a.width, width - a.width) {
+                prop_assert!((b.x - (a.x - dx * a.width)).abs() < 1e-6);
+            }
+            if free(a.y, dy * a.height, height - a.height) {
+                prop_assert!((b.y - (a.y - dy * a.height)).abs() < 1e-6);
+            }
+        }
+
         /// The shares are consecutive, cover the stretch exactly and grow with word length.
         #[test]
         fn shared_time_covers_the_stretch(

@@ -10,6 +10,7 @@ pub mod demux;
 pub mod edit;
 pub mod embed;
 pub mod export;
+pub mod guides;
 pub mod local_data;
 pub mod media;
 pub mod mp4;
