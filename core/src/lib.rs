@@ -22,6 +22,7 @@ pub mod publish_api;
 pub mod resample;
 pub mod source;
 pub mod subtitles;
+pub mod timeline;
 pub mod topics;
 pub mod transcript;
 pub mod webm;
