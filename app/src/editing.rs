@@ -5,18 +5,18 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use reelsmith_core::captions::{layout, page_at, template, templates, Rgba, StyleOverrides, FONTS};
+use reelsmith_core::captions::{template, templates, Rgba, StyleOverrides, FONTS};
 use reelsmith_core::clips::{suggest, LengthTarget, Loudness, Suggestion};
 use reelsmith_core::edit::{
-    describe_change, fillers, silences, Aspect, Clip, Crop, EditError, History, PanKey, Project,
-    SourceRef, Span, DEFAULT_FILLERS,
+    describe_change, fillers, silences, Aspect, Clip, EditError, History, Project, SourceRef, Span,
+    DEFAULT_FILLERS,
 };
+use reelsmith_core::guides::caption_warning;
 use reelsmith_core::media::{clock, secs_from_micros};
 use reelsmith_core::projects::check_source;
 use reelsmith_core::transcript::{Segment, Word};
 use wasm_bindgen::JsCast;
 
-use crate::caption_draw::{draw_page, CanvasMeasure};
 use crate::projects::Library;
 use crate::sound::LOUDNESS_STEP;
 
@@ -405,6 +405,7 @@ pub fn SuggestionsPanel(
         let span = Span::new(s.start_secs, s.end_secs);
         if edits.edit(|p| p.add_clip(&s.title, span, "karaoke").map(|_| ())) {
             seek.with_value(|seek| seek((s.start_secs * 1e6).round() as i64));
+            crate::preview::bring_into_view();
         }
     };
     view! {
@@ -565,7 +566,7 @@ pub fn ClipsPanel(edits: Edits, time_micros: RwSignal<i64>) -> impl IntoView {
                             }).collect::<Vec<_>>()}
                         </select>
                     </label>
-                    " Drag on the picture to move the frame; each drag sets a pan keyframe at the playhead."
+                    " Drag the picture to move it in the frame; each drag sets a pan keyframe at the playhead."
                 </div>
                 <StyleControls edits=edits />
             </Show>
@@ -574,80 +575,6 @@ pub fn ClipsPanel(edits: Edits, time_micros: RwSignal<i64>) -> impl IntoView {
             </Show>
         </section>
     }
-}
-
-/// The crop window and captions of the selected clip at `t`, drawn over the frame just drawn
-/// on `canvas`; dims what the output will not show.
-pub fn draw_overlay(
-    canvas: &web_sys::HtmlCanvasElement,
-    project: &Project,
-    clip: Option<&Clip>,
-    source_size: (f64, f64),
-    t: f64,
-) {
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
-        return;
-    };
-    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
-        return;
-    };
-    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
-    let Some(clip) = clip else {
-        return;
-    };
-    if t < clip.span.start_secs || t > clip.span.end_secs {
-        return;
-    }
-    // The crop in source pixels, mapped to the overlay's pixels.
-    let crop = clip
-        .reframe
-        .crop_at(source_size.0, source_size.1, t - clip.span.start_secs);
-    let sx = w / source_size.0;
-    let sy = h / source_size.1;
-    let area = Crop {
-        x: crop.x * sx,
-        y: crop.y * sy,
-        width: crop.width * sx,
-        height: crop.height * sy,
-    };
-    ctx.set_fill_style_str("rgba(0, 0, 0, 0.55)");
-    ctx.fill_rect(0.0, 0.0, area.x, h);
-    ctx.fill_rect(area.x + area.width, 0.0, w - area.x - area.width, h);
-    ctx.fill_rect(area.x, 0.0, area.width, area.y);
-    ctx.fill_rect(
-        area.x,
-        area.y + area.height,
-        area.width,
-        h - area.y - area.height,
-    );
-    let Some(style) = clip.caption_style() else {
-        return;
-    };
-    let words: Vec<Word> = project
-        .words()
-        .into_iter()
-        .filter(|w| w.start_secs >= clip.span.start_secs && w.end_secs <= clip.span.end_secs)
-        .filter(|w| !is_cut(Some(clip), w))
-        .cloned()
-        .collect();
-    let pages = layout(&words, &style, area.width, &CanvasMeasure(&ctx));
-    if let Some(page) = page_at(&pages, t) {
-        draw_page(&ctx, page, &style, t, area);
-    }
-}
-
-/// The pan key a pointer at (`x`, `y`) (0–1 across the picture) sets at `t` on the selected
-/// clip.
-pub fn pan_key(edits: Edits, t: f64, x: f64, y: f64) -> Option<(u32, PanKey)> {
-    let clip = edits.selected_clip_untracked()?;
-    Some((
-        clip.id,
-        PanKey {
-            at_secs: (t - clip.span.start_secs).max(0.0),
-            center_x: x,
-            center_y: y,
-        },
-    ))
 }
 
 /// Downloads the project as a JSON file.
@@ -758,6 +685,9 @@ fn StyleControls(edits: Edits) -> impl IntoView {
                     prop:checked=move || current().is_some_and(|(_, _, s)| s.emoji)
                     on:change=move |ev| { let v = checked(&ev); change(Box::new(move |s| s.emoji = Some(v))); } />
             </label>
+            {move || edits.selected_clip().and_then(|c| Some((c.caption_style()?, c.reframe.aspect)))
+                .and_then(|(style, aspect)| caption_warning(&style, aspect))
+                .map(|note| view! { <p class="warning" role="status" data-testid="caption-warning">{note}</p> })}
         </div>
     }
 }

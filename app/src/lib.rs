@@ -12,6 +12,7 @@ pub mod export;
 pub mod local_data;
 pub mod model_store;
 pub mod player;
+pub mod preview;
 pub mod project_store;
 pub mod projects;
 pub mod publish;
@@ -35,7 +36,8 @@ use reelsmith_core::edit::{SourceRef, Span};
 use reelsmith_core::transcript::{Transcript, WindowSpan};
 use transcriber::{Job, Phase, Settings, TranscriptState};
 
-use player::{draw, frame_micros, Player};
+use player::{frame_micros, Player};
+use preview::PreviewView;
 use timeline::THUMBNAILS;
 use worker_client::WorkerClient;
 
@@ -80,6 +82,8 @@ pub struct Editor {
     seek_busy: Rc<Cell<bool>>,
     canvas: NodeRef<leptos::html::Canvas>,
     thumbs: NodeRef<leptos::html::Canvas>,
+    /// Bumped as each thumbnail lands in `thumbs`.
+    thumbs_drawn: RwSignal<u64>,
     info: RwSignal<Option<MediaInfo>>,
     error: RwSignal<Option<String>>,
     file_name: RwSignal<String>,
@@ -96,6 +100,7 @@ pub struct Editor {
     draws: RwSignal<u64>,
     /// Frames playback showed late so far (the benchmark reads it).
     late_frames: RwSignal<u32>,
+    view: PreviewView,
     settings: Settings,
     transcription: TranscriptState,
     job: Rc<RefCell<Option<Rc<Job>>>>,
@@ -111,6 +116,7 @@ impl Editor {
             seek_busy: Rc::default(),
             canvas: NodeRef::new(),
             thumbs: NodeRef::new(),
+            thumbs_drawn: RwSignal::new(0),
             info: RwSignal::new(None),
             error: RwSignal::new(None),
             file_name: RwSignal::new(String::new()),
@@ -122,6 +128,7 @@ impl Editor {
             shown_pts: RwSignal::new(None),
             draws: RwSignal::new(0),
             late_frames: RwSignal::new(0),
+            view: PreviewView::new(),
             settings: Settings::from_page(),
             transcription: TranscriptState::new(),
             job: Rc::default(),
@@ -283,33 +290,46 @@ impl Editor {
 
     fn show(&self, shown: &player::ShownFrame) {
         if let Some(canvas) = self.canvas.get_untracked() {
-            if let Err(message) = draw(&canvas, &shown.frame) {
+            // The playhead, when it lies within the frame shown (a clip starting part-way
+            // through a frame shows its crop and captions on it).
+            let playhead = self.time_micros.get_untracked();
+            let frame = shown.pts_micros..shown.pts_micros + self.frame_micros();
+            let at = if frame.contains(&playhead) {
+                playhead
+            } else {
+                shown.pts_micros
+            };
+            let size = self.source_size().unwrap_or((
+                f64::from(shown.frame.display_width()),
+                f64::from(shown.frame.display_height()),
+            ));
+            let clip = self.edits.selected_clip_untracked();
+            let drawn = self.edits.project.with_untracked(|p| {
+                self.view.draw(
+                    &canvas,
+                    &shown.frame,
+                    p,
+                    clip.as_ref(),
+                    size,
+                    secs_from_micros(at),
+                )
+            });
+            if let Err(message) = drawn {
                 self.error
                     .set(Some(format!("The picture could not be drawn: {message}")));
-            }
-            let size = self.info.with_untracked(|i| {
-                i.as_ref()
-                    .and_then(|i| i.video.as_ref())
-                    .map(|v| (f64::from(v.width), f64::from(v.height)))
-            });
-            if let Some(size) = size {
-                // The playhead, when it lies within the frame shown (a clip starting part-way
-                // through a frame shows its crop and captions on it).
-                let playhead = self.time_micros.get_untracked();
-                let frame = shown.pts_micros..shown.pts_micros + self.frame_micros();
-                let at = if frame.contains(&playhead) {
-                    playhead
-                } else {
-                    shown.pts_micros
-                };
-                let clip = self.edits.selected_clip_untracked();
-                self.edits.project.with_untracked(|p| {
-                    editing::draw_overlay(&canvas, p, clip.as_ref(), size, secs_from_micros(at))
-                });
             }
         }
         self.shown_pts.set(Some(shown.pts_micros));
         self.draws.update(|n| *n += 1);
+    }
+
+    /// The video's size in pixels, the space crop windows are measured in.
+    fn source_size(&self) -> Option<(f64, f64)> {
+        self.info.with_untracked(|i| {
+            i.as_ref()
+                .and_then(|i| i.video.as_ref())
+                .map(|v| (f64::from(v.width), f64::from(v.height)))
+        })
     }
 
     fn toggle_play(&self) {
@@ -440,6 +460,7 @@ impl Editor {
                     cell,
                     h,
                 );
+                editor.thumbs_drawn.update(|n| *n += 1);
             }
             let _ = canvas.set_attribute("data-drawn", "true");
             editor.edits.library.take_thumbnail(&canvas, THUMBNAILS);
@@ -572,16 +593,19 @@ fn App() -> impl IntoView {
     {
         let redrawer = StoredValue::new_local(editor.clone());
         let project = editor.edits.project;
+        let view = editor.view;
         Effect::new(move |previous: Option<()>| {
             project.track();
+            view.whole_frame.track();
+            view.guides.track();
             if previous.is_some() {
                 redrawer.with_value(Editor::redraw);
             }
         });
     }
     // Dragging on the picture moves the crop window: one pan key at the playhead, one undo
-    // step per drag.
-    let pan_at = {
+    // step per drag (preview.rs).
+    let pointer_at = {
         let editor = editor.clone();
         move |ev: &leptos::ev::PointerEvent| {
             let canvas = editor.canvas.get_untracked()?;
@@ -589,24 +613,32 @@ fn App() -> impl IntoView {
                 f64::from(canvas.client_width()),
                 f64::from(canvas.client_height()),
             );
-            if w <= 0.0 || h <= 0.0 {
-                return None;
-            }
-            let t = secs_from_micros(editor.time_micros.get_untracked());
-            editing::pan_key(editor.edits, t, ev.offset_x() / w, ev.offset_y() / h)
+            (w > 0.0 && h > 0.0).then(|| (ev.offset_x() / w, ev.offset_y() / h))
         }
     };
     let edits = editor.edits;
-    let on_pan_start = move |ev: leptos::ev::PointerEvent| {
-        if let Some((id, key)) = pan_at(&ev) {
-            edits.begin_gesture();
-            edits.during_gesture(|p| p.set_pan_key(id, key));
+    let view = editor.view;
+    let on_pan_start = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::PointerEvent| {
+            if ev.button() != 0 {
+                return;
+            }
+            if let (Some(pos), Some(canvas)) = (pointer_at(&ev), editor.canvas.get_untracked()) {
+                // Keeps the drag when the pointer leaves the picture (a finger often does).
+                let _ = canvas.set_pointer_capture(ev.pointer_id());
+                let t = secs_from_micros(editor.time_micros.get_untracked());
+                view.press(edits, t, pos);
+            }
         }
     };
-    let on_pan_move = move |ev: leptos::ev::PointerEvent| {
-        if ev.buttons() & 1 == 1 {
-            if let Some((id, key)) = pan_at(&ev) {
-                edits.during_gesture(|p| p.set_pan_key(id, key));
+    let on_pan_move = {
+        let editor = editor.clone();
+        move |ev: leptos::ev::PointerEvent| {
+            if ev.buttons() & 1 == 1 {
+                if let (Some(pos), Some(size)) = (pointer_at(&ev), editor.source_size()) {
+                    view.move_to(edits, size, pos);
+                }
             }
         }
     };
@@ -724,21 +756,22 @@ fn App() -> impl IntoView {
                     </div>
                 </Show>
                 <div class="player" class:hidden=move || !has_video()>
-                    <div class="screen">
+                    <div class="screen" style:--ratio=move || view.ratio.get().to_string()>
                         <canvas
                             node_ref=editor.canvas
                             data-testid="preview"
-                            style:--ratio=move || editor.info.with(|i| {
-                                i.as_ref().and_then(|i| i.video.as_ref()).map_or(16.0 / 9.0, |v| {
-                                    f64::from(v.width.max(1)) / f64::from(v.height.max(1))
-                                }).to_string()
-                            })
                             role="img"
-                            aria-label="Preview of the video with the selected clip's frame and captions; drag to move the frame"
+                            aria-label=move || if view.output.get() {
+                                "Preview of the clip as it will be exported; drag to move the picture in the frame"
+                            } else {
+                                "Preview of the whole video frame; inside a clip, click or drag to place the clip's frame"
+                            }
+                            data-view=move || if view.output.get() { "output" } else { "whole" }
                             on:pointerdown=on_pan_start
                             on:pointermove=on_pan_move
-                            on:pointerup=move |_| edits.end_gesture()
-                            on:pointerleave=move |_| edits.end_gesture()
+                            on:pointerup=move |_| view.release(edits)
+                            on:pointercancel=move |_| view.release(edits)
+                            on:lostpointercapture=move |_| view.release(edits)
                             data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
                             data-draws=move || editor.draws.get().to_string()
                             data-late-frames=move || editor.late_frames.get().to_string()
@@ -762,6 +795,14 @@ fn App() -> impl IntoView {
                         <button data-testid="play-clip" title="Play the selected clip as it will be exported (cuts skipped)"
                             class:hidden=move || editor.edits.project.with(|p| p.selected.is_none())
                             on:click=move |_| e4.play_clip()>"Play clip"</button>
+                        <span class="view-toggles" class:hidden=move || editor.edits.project.with(|p| p.selected.is_none())>
+                            <button data-testid="whole-frame" aria-pressed=move || view.whole_frame.get().to_string()
+                                title="Show the whole video frame with the clip's window outlined, instead of the clip as exported"
+                                on:click=move |_| view.whole_frame.update(|w| *w = !*w)>"Whole frame"</button>
+                            <button data-testid="safe-zones" aria-pressed=move || view.guides.get().to_string()
+                                title="Shade where TikTok, Reels and Shorts put their buttons and text over the clip"
+                                on:click=move |_| view.guides.update(|g| *g = !*g)>"Safe zones"</button>
+                        </span>
                     </div>
                 </div>
             </section>
@@ -801,6 +842,7 @@ fn App() -> impl IntoView {
                     time_micros=editor.time_micros
                     duration_micros=duration
                     thumbs=editor.thumbs
+                    thumbs_drawn=editor.thumbs_drawn
                     seek=seek
                 />
             </div>

@@ -11,12 +11,11 @@ use futures::FutureExt;
 use gloo_timers::future::TimeoutFuture;
 use reelsmith_core::media::{Gop, MediaInfo, VideoCodec};
 use reelsmith_core::Demuxer;
-use wasm_bindgen::JsCast;
 use web_codecs::{
     Dimensions, EncodedFrame, VideoDecoded, VideoDecoder, VideoDecoderConfig, VideoFrame,
 };
 
-use crate::blob_source::{js_error_text, BlobSource};
+use crate::blob_source::BlobSource;
 
 /// Encoded frames waiting in the decoder's queue (not yet taken by the codec).
 const DECODE_QUEUE: u32 = 3;
@@ -322,22 +321,6 @@ fn unsupported_message(codec: &VideoCodec, codec_string: &str) -> String {
             other.label()
         ),
     }
-}
-
-/// Draws a frame over the whole canvas, sizing the canvas to the frame.
-pub fn draw(canvas: &web_sys::HtmlCanvasElement, frame: &VideoFrame) -> Result<(), String> {
-    let (w, h) = (frame.display_width(), frame.display_height());
-    if canvas.width() != w || canvas.height() != h {
-        canvas.set_width(w);
-        canvas.set_height(h);
-    }
-    let ctx = canvas
-        .get_context("2d")
-        .map_err(|e| js_error_text(&e))?
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-        .ok_or("no 2D canvas")?;
-    ctx.draw_image_with_video_frame_and_dw_and_dh(frame, 0.0, 0.0, f64::from(w), f64::from(h))
-        .map_err(|e| js_error_text(&e))
 }
 
 /// Frame length in microseconds for stepping and the seek bar.

@@ -17,7 +17,8 @@ use crate::Editor;
 
 /// What the transcript panel says about where transcription stands.
 pub fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String {
-    let done = done.clamp(0.0, total.max(0.0));
+    // `+ 0.0` turns a -0.0 (the first window's start rounded) into 0.0: never "-0.0 s".
+    let done = done.clamp(0.0, total.max(0.0)) + 0.0;
     match phase {
         Phase::Idle => String::new(),
         Phase::NoSound => sound::NO_SOUND.to_string(),

@@ -6,7 +6,8 @@
 
 use futures::StreamExt;
 use reelsmith_app::blob_source::BlobSource;
-use reelsmith_app::player::{draw, Player};
+use reelsmith_app::player::Player;
+use reelsmith_app::preview::draw_whole;
 use reelsmith_app::sound::{stream_windows, SoundError};
 use reelsmith_core::chunk::AudioWindow;
 use reelsmith_core::source::ByteSource;
@@ -73,14 +74,14 @@ async fn first_frame_is_drawn(bytes: &[u8], codec_prefix: &str) {
         (640, 360)
     );
     let c = canvas();
-    draw(&c, &shown.frame).unwrap();
+    draw_whole(&c, &shown.frame).unwrap();
     assert_eq!(barcode(&c), 0, "frame 0 is shown");
     assert!(body_brightness(&c) > 60.0, "the picture is not blank");
 
     // A later frame decodes from its keyframe and is the right one.
     let fps = video.frame_rate;
     let shown = player.frame_at(1_250_000).await.unwrap();
-    draw(&c, &shown.frame).unwrap();
+    draw_whole(&c, &shown.frame).unwrap();
     let first_pts = player.frame_at(0).await.unwrap().pts_micros;
     let expected = ((shown.pts_micros - first_pts) as f64 * fps / 1e6).round() as u32;
     assert_eq!(barcode(&c), expected);
@@ -172,4 +173,15 @@ async fn a_video_without_sound_says_so() {
     assert_eq!(result, Err(SoundError::NoSound));
     assert!(windows.is_empty());
     assert!(SoundError::NoSound.to_string().contains("no sound track"));
+}
+
+#[wasm_bindgen_test]
+fn progress_never_reads_minus_zero() {
+    use reelsmith_app::transcriber::Phase;
+    use reelsmith_app::transcript_panel::phase_text;
+    let text = phase_text(&Phase::Running, -0.0, 26.0, 0.0);
+    assert!(text.starts_with("Transcribing: 0.0 s of 26.0 s"), "{text}");
+    // A window ending past the end is counted as the end.
+    let text = phase_text(&Phase::Running, 27.5, 26.0, 5.0);
+    assert!(text.starts_with("Transcribing: 26.0 s of 26.0 s"), "{text}");
 }

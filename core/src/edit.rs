@@ -924,7 +924,7 @@ mod tests {
         let (cx, cy) = r.dragged_center(1920.0, 1080.0, (0.5, 0.5), 0.5, 0.0);
         assert!((cx - (0.5 - 303.75 / 1920.0)).abs() < 1e-9);
         assert_eq!(cy, 0.5); // full height: nothing to move
-        // Past the edge the centre stops where the window touches it...
+                             // Past the edge the centre stops where the window touches it...
         let (cx, _) = r.dragged_center(1920.0, 1080.0, (0.5, 0.5), 9.0, 0.0);
         assert!((cx - 303.75 / 1920.0).abs() < 1e-9);
         // ...and a key saved beyond it (a click at the very edge) starts from there too, so

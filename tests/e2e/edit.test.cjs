@@ -5,6 +5,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { relayAndBrowser } = require('./harness.cjs');
+const { diff, bestShift } = require('./pixels.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -52,20 +53,6 @@ async function pixelsAfterRedraw(page, before) {
 
 async function draws(page) {
   return Number(await page.getByTestId('preview').getAttribute('data-draws'));
-}
-
-/** Mean absolute difference of two images over rows [y0, y1) and columns [x0, x1). */
-function diff(a, b, x0, x1, y0, y1) {
-  let sum = 0;
-  let n = 0;
-  for (let y = Math.floor(y0); y < y1; y++) {
-    for (let x = Math.floor(x0); x < x1; x++) {
-      const i = (y * a.w + x) * 4;
-      for (let c = 0; c < 3; c++) sum += Math.abs(a.data[i + c] - b.data[i + c]);
-      n += 3;
-    }
-  }
-  return sum / n;
 }
 
 /** Waits until the preview has not been redrawn for 400 ms. */
@@ -141,11 +128,12 @@ test('a suggested clip is picked, trimmed, cut by words, undone and redone, and 
   const plain = await pixelsAfterRedraw(page, before);
   before = await choose(page, 'template', 'karaoke');
   const captioned = await pixelsAfterRedraw(page, before);
-  // 9:16 window in the middle of the 16:9 picture; the caption block sits at 72 % height.
-  const cropW = plain.h * 9 / 16;
-  const x0 = (plain.w - cropW) / 2;
-  const band = diff(plain, captioned, x0, x0 + cropW, plain.h * 0.62, plain.h * 0.82);
-  const above = diff(plain, captioned, x0, x0 + cropW, plain.h * 0.05, plain.h * 0.4);
+  // Inside the clip the preview is the output: a 9:16 picture; the caption block sits at
+  // 72 % of its height.
+  assert.ok(Math.abs(plain.w / plain.h - 9 / 16) < 0.01, `the preview is ${plain.w}×${plain.h}`);
+  assert.equal(await page.getByTestId('preview').getAttribute('data-view'), 'output');
+  const band = diff(plain, captioned, 0, plain.w, plain.h * 0.62, plain.h * 0.82);
+  const above = diff(plain, captioned, 0, plain.w, plain.h * 0.05, plain.h * 0.4);
   assert.ok(band > 8, `caption band differs by ${band}`);
   assert.ok(above < 0.5, `outside the captions the picture differs by ${above}`);
   // The karaoke highlight colour is there.
@@ -278,10 +266,17 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   assert.equal(fixed.start, target.start);
   assert.equal(fixed.end, target.end);
 
-  // 1:1 crop, centred: a band near the left edge is dimmed. A click there pans the window
-  // to the left edge: the band is shown undimmed.
+  // 1:1: the preview becomes square. On the whole frame the window is centred, so a band
+  // near the left edge is dimmed; a click there pans the window to the left edge: the band is
+  // shown undimmed.
   let before = await choose(page, 'aspect', '1:1');
+  const square = await pixelsAfterRedraw(page, before);
+  assert.equal(square.w, square.h, `the 1:1 preview is ${square.w}×${square.h}`);
+  before = await draws(page);
+  await page.getByTestId('whole-frame').click();
   const centred = await pixelsAfterRedraw(page, before);
+  assert.ok(centred.w > centred.h * 1.7, 'the whole 16:9 frame is shown');
+  assert.equal(await page.getByTestId('preview').getAttribute('data-view'), 'whole');
   const box = await page.getByTestId('preview').boundingBox();
   before = await draws(page);
   await page.getByTestId('preview').click({ position: { x: box.width * 0.05, y: box.height * 0.5 } });
@@ -303,18 +298,21 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
 
   // Dragging the window to the right edge: the left band is dimmed again; one Ctrl+Z undoes
   // the whole drag (back to the clicked position), not each step of it.
-  await page.getByTestId('preview').scrollIntoViewIfNeeded();
-  const at = await page.getByTestId('preview').boundingBox();
-  await page.mouse.move(at.x + at.width * 0.5, at.y + at.height * 0.5);
-  await page.mouse.down();
-  await page.mouse.move(at.x + at.width * 0.75, at.y + at.height * 0.5, { steps: 5 });
-  await page.mouse.move(at.x + at.width * 0.95, at.y + at.height * 0.5, { steps: 5 });
-  await page.mouse.up();
-  await settle(page);
   const grab = () => page.getByTestId('preview').evaluate((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
     return { w: c.width, h: c.height, data: Array.from(d.data) };
   });
+  const drag = async (from, to) => {
+    const at = await page.getByTestId('preview').boundingBox();
+    await page.mouse.move(at.x + at.width * from, at.y + at.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(at.x + at.width * (from + to) / 2, at.y + at.height * 0.5, { steps: 5 });
+    await page.mouse.move(at.x + at.width * to, at.y + at.height * 0.5, { steps: 5 });
+    await page.mouse.up();
+    await settle(page);
+  };
+  await page.getByTestId('preview').scrollIntoViewIfNeeded();
+  await drag(0.5, 0.95);
   const dragged = await grab();
   assert.ok(brightness(dragged) < 0.7 * brightness(panned),
     `after the drag the left band is dimmed: ${brightness(centred)} ${brightness(panned)} ${brightness(dragged)}`);
@@ -323,6 +321,18 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   await settle(page);
   const undone = await grab();
   assert.ok(Math.abs(brightness(undone) - brightness(panned)) < 2, 'one undo restores the clicked position');
+
+  // Back to the output: the window is at the left edge. Dragging the picture a third of the
+  // way to the left moves what is shown by a third of its width (the window goes right).
+  before = await draws(page);
+  await page.getByTestId('whole-frame').click();
+  const atLeft = await pixelsAfterRedraw(page, before);
+  assert.equal(atLeft.w, atLeft.h);
+  await drag(0.7, 0.4);
+  const moved = await grab();
+  assert.equal(await page.getByTestId('preview').getAttribute('data-view'), 'output');
+  const shift = bestShift(atLeft, moved);
+  assert.ok(Math.abs(shift - 0.3 * moved.w) < 0.05 * moved.w, `the picture moved ${shift} px of ${moved.w}`);
 
   // Export the project file, then import it in a fresh editor and pick the video again.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-project').click()]);

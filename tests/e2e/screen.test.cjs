@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { relayAndBrowser } = require('./harness.cjs');
+const { diff, bestShift } = require('./pixels.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -119,6 +120,110 @@ test('at 390×844 nothing is wider than the screen and every control is large en
     })
     .map((el) => `${el.tagName}[${el.dataset.testid || el.textContent.trim().slice(0, 20)}] ${Math.round(el.getBoundingClientRect().width)}×${Math.round(el.getBoundingClientRect().height)}`));
   assert.deepEqual(small, [], 'controls smaller than 44 px');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** The preview's pixels once it has been drawn more than `before` times. */
+async function previewAfter(page, before) {
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=preview]').dataset.draws) > n,
+    before, { timeout: 15000 });
+  return grab(page);
+}
+
+async function grab(page) {
+  return page.getByTestId('preview').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    return { w: c.width, h: c.height, data: Array.from(d.data) };
+  });
+}
+
+const draws = async (page) => Number(await page.getByTestId('preview').getAttribute('data-draws'));
+
+test('the preview is the clip in its output shape, with safe zones on request and a note when captions would be covered', async () => {
+  const { page, errors } = await openEditor({ width: 1440, height: 900 });
+  await page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
+  await waitTranscribed(page);
+  await page.getByTestId('use-suggestion').first().click();
+  await page.getByTestId('clip').first().waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=preview]').dataset.view === 'output');
+  // Each shape gives a canvas of that shape, and the box on screen keeps it.
+  for (const [shape, ratio] of [['1:1', 1], ['16:9', 16 / 9], ['9:16', 9 / 16]]) {
+    const before = await draws(page);
+    await page.getByTestId('aspect').selectOption(shape);
+    const img = await previewAfter(page, before);
+    assert.ok(Math.abs(img.w / img.h - ratio) < 0.01, `${shape}: ${img.w}×${img.h}`);
+    const box = await page.getByTestId('preview').boundingBox();
+    assert.ok(Math.abs(box.width / box.height - ratio) < 0.02, `${shape} on screen: ${box.width}×${box.height}`);
+  }
+  // Safe zones shade the margins only: the middle of the picture is unchanged.
+  await page.getByTestId('template').selectOption('none');
+  await page.waitForTimeout(300);
+  const plain = await grab(page);
+  let before = await draws(page);
+  await page.getByTestId('safe-zones').click();
+  const guided = await previewAfter(page, before);
+  await page.screenshot({ path: path.join(SHOTS, 'safe-zones-1440x900.png') });
+  assert.equal(await page.getByTestId('safe-zones').getAttribute('aria-pressed'), 'true');
+  const middle = diff(plain, guided, plain.w * 0.2, plain.w * 0.7, plain.h * 0.2, plain.h * 0.7);
+  const bottom = diff(plain, guided, 0, plain.w, plain.h * 0.85, plain.h * 0.98);
+  const right = diff(plain, guided, plain.w * 0.9, plain.w, plain.h * 0.2, plain.h * 0.7);
+  assert.ok(middle < 0.5, `the middle changed by ${middle}`);
+  assert.ok(bottom > 10 && right > 10, `margins shaded by ${bottom} (bottom), ${right} (right)`);
+  before = await draws(page);
+  await page.getByTestId('safe-zones').click();
+  const off = await previewAfter(page, before);
+  assert.ok(diff(plain, off, 0, plain.w, 0, plain.h) < 0.5, 'the guides go away');
+  // A template low in the frame is covered by the app's buttons in 9:16, not in 16:9.
+  await page.getByTestId('template').selectOption('lower');
+  await page.getByTestId('caption-warning').waitFor();
+  assert.match(await page.getByTestId('caption-warning').textContent(), /9:16.*low/);
+  await page.getByTestId('aspect').selectOption('16:9');
+  await page.getByTestId('caption-warning').waitFor({ state: 'detached' });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('on a phone the picture is moved in its frame by a finger', async () => {
+  const { page, errors } = await openEditor({ width: 390, height: 844 });
+  await page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
+  await waitTranscribed(page);
+  await page.getByTestId('use-suggestion').first().click();
+  await page.getByTestId('clip').first().waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=preview]').dataset.view === 'output');
+  // Picking a clip far down the stacked page brings the picture back into view.
+  const shown = await onScreen(page, '[data-testid=preview]');
+  assert.ok(shown.starts, `the preview is off screen after picking a clip: ${JSON.stringify(shown.rect)}`);
+  await page.getByTestId('template').selectOption('none');
+  await page.waitForTimeout(300);
+  const start = await grab(page);
+  await page.screenshot({ path: path.join(SHOTS, 'output-390x844.png') });
+  // A finger drags the picture a third of its width to the right (touch events, as a phone
+  // sends them).
+  await page.getByTestId('preview').scrollIntoViewIfNeeded();
+  const box = await page.getByTestId('preview').boundingBox();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  const y = box.y + box.height * 0.4;
+  const touch = (type, x) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y }] });
+  await touch('touchStart', box.x + box.width * 0.3);
+  for (let k = 1; k <= 10; k++) await touch('touchMove', box.x + box.width * (0.3 + 0.033 * k));
+  await touch('touchEnd');
+  let last = await draws(page);
+  for (;;) {
+    await page.waitForTimeout(400);
+    const now = await draws(page);
+    if (now === last) break;
+    last = now;
+  }
+  const moved = await grab(page);
+  const shift = bestShift(start, moved);
+  // bestShift tells how far left the picture went: a drag to the right is a negative shift.
+  assert.ok(Math.abs(shift + 0.33 * moved.w) < 0.05 * moved.w, `the picture moved ${shift} px of ${moved.w}`);
+  // One undo step for the whole drag.
+  await page.getByTestId('undo').click();
+  await page.waitForTimeout(600);
+  assert.ok(Math.abs(bestShift(start, await grab(page))) <= 2, 'undo puts the picture back');
   assert.deepEqual(errors, []);
   await page.close();
 });
