@@ -756,10 +756,16 @@ fn App() -> impl IntoView {
                     </div>
                 </Show>
                 <div class="player" class:hidden=move || !has_video()>
-                    <div class="screen" style:--ratio=move || view.ratio.get().to_string()>
+                    // The box keeps the selected clip's shape (stacked, its height follows
+                    // it), so moving the playhead out of the clip does not make the page jump.
+                    <div class="screen" style:--box-ratio=move || {
+                        let clip = editor.edits.selected_clip().filter(|_| !view.whole_frame.get());
+                        clip.map_or_else(|| view.ratio.get(), |c| c.reframe.aspect.ratio()).to_string()
+                    }>
                         <canvas
                             node_ref=editor.canvas
                             data-testid="preview"
+                            style:--ratio=move || view.ratio.get().to_string()
                             role="img"
                             aria-label=move || if view.output.get() {
                                 "Preview of the clip as it will be exported; drag to move the picture in the frame"

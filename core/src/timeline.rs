@@ -70,13 +70,14 @@ impl TimeView {
         .kept_inside(duration)
     }
 
-    /// This view moved as little as needed to show `t` (with a tenth of the view as margin),
-    /// as the timeline follows the playhead.
+    /// This view as the timeline follows the playhead: unchanged while `t` is shown (so it
+    /// never slides under a pointer dragging inside it), else moved just enough to show `t`
+    /// with a tenth of the view as margin.
     pub fn following(&self, t: f64, duration: f64) -> Self {
         let margin = self.secs * 0.1;
-        let start = if t < self.start_secs + margin {
+        let start = if t < self.start_secs {
             t - margin
-        } else if t > self.end_secs() - margin {
+        } else if t > self.end_secs() {
             t + margin - self.secs
         } else {
             self.start_secs
@@ -184,14 +185,16 @@ mod tests {
     }
 
     #[test]
-    fn the_view_follows_the_playhead_only_when_it_nears_an_edge() {
+    fn the_view_follows_the_playhead_only_when_it_leaves_it() {
         let v = TimeView {
             start_secs: 10.0,
             secs: 20.0,
         };
         assert_eq!(v.following(20.0, 100.0), v);
-        let moved = v.following(29.5, 100.0);
-        assert!((moved.end_secs() - 31.5).abs() < 1e-9);
+        assert_eq!(v.following(29.5, 100.0), v);
+        let moved = v.following(30.5, 100.0);
+        assert!((moved.end_secs() - 32.5).abs() < 1e-9);
+        assert!((v.following(5.0, 100.0).start_secs - 3.0).abs() < 1e-9);
         assert_eq!(v.following(99.5, 100.0).end_secs(), 100.0);
         assert_eq!(v.scrolled(-50.0, 100.0).start_secs, 0.0);
     }
