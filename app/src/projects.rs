@@ -636,7 +636,7 @@ fn ProjectItem(edits: Edits, id: String, open: OpenFn, tick: RwSignal<u32>) -> i
             </div>
             <div class="project-actions">
                 <Show when=is_current fallback=move || view! {
-                    <label class="button" data-testid="project-open"
+                    <label class="button" data-testid="project-open" aria-label=move || format!("Open {}…", name())
                         title="Pick this project's video again to continue it (the browser keeps no copy of it)">
                         "Open…"
                         <input type="file" class="visually-hidden" data-testid="project-open-input"
@@ -646,9 +646,9 @@ fn ProjectItem(edits: Edits, id: String, open: OpenFn, tick: RwSignal<u32>) -> i
                 }>
                     <span class="status" data-testid="project-current">"Open now"</span>
                 </Show>
-                <button data-testid="project-rename" on:click=start_rename>"Rename"</button>
-                <button data-testid="project-duplicate" on:click=duplicate>"Duplicate"</button>
-                <button data-testid="project-delete" disabled=is_current
+                <button data-testid="project-rename" aria-label=move || format!("Rename {}", name()) on:click=start_rename>"Rename"</button>
+                <button data-testid="project-duplicate" aria-label=move || format!("Duplicate {}", name()) on:click=duplicate>"Duplicate"</button>
+                <button data-testid="project-delete" disabled=is_current aria-label=move || format!("Delete {}", name())
                     title=move || if is_current() { "The open project cannot be deleted; open another video first" } else { "Delete this project" }
                     on:click=move |_| { renaming.set(false); confirming.set(true); }>"Delete"</button>
             </div>

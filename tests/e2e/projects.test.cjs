@@ -207,6 +207,9 @@ test('projects are renamed, duplicated and deleted after an in-page question; th
   assert.ok(await item(page, first.id).getByTestId('project-delete').isDisabled(), 'the open project cannot be deleted');
   await opened(page, fixture('h264_aac_16x9.mp4'));
   await listLength(page, 2);
+  // Each project's buttons are named after it, for a screen reader's list of controls.
+  const named = await page.getByTestId('project-rename').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label')));
+  assert.deepEqual(named.sort(), ['Rename h264_aac_16x9.mp4', 'Rename speech.mp4']);
 
   // Rename: an empty name is refused, a real one kept (also after a reload).
   await item(page, first.id).getByTestId('project-rename').click();

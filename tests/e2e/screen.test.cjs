@@ -86,6 +86,13 @@ test('at 1440×900 the preview, transcript, timeline and properties are on one s
   // The preview keeps a useful size beside the panels.
   const preview = await onScreen(page, '.screen');
   assert.ok(preview.rect.bottom - preview.rect.top > 300, `preview height ${preview.rect.bottom - preview.rect.top}`);
+  // Every control a screen reader lists has a name of its own (four "Use this clip" buttons
+  // cannot be told apart).
+  const names = await page.evaluate(() => [...document.querySelectorAll('button, [role=slider], label.button, select')]
+    .filter((el) => el.getClientRects().length > 0 && !el.closest('[hidden], .hidden'))
+    .map((el) => (el.getAttribute('aria-label') || el.textContent).trim()));
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  assert.deepEqual(repeated, [], `controls sharing a name: ${repeated.join(', ')}`);
   // The panels scroll inside themselves: the transcript column holds more than it shows.
   const side = await page.locator('.side').evaluate((el) => ({ overflow: getComputedStyle(el).overflowY }));
   assert.equal(side.overflow, 'auto');
