@@ -345,14 +345,9 @@ fn draw_film(
     view: TimeView,
     duration: f64,
 ) {
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+    let Some((ctx, w, h)) = cleared(canvas) else {
         return;
     };
-    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
-        return;
-    };
-    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
-    ctx.clear_rect(0.0, 0.0, w, h);
     if duration <= 0.0 || view.secs <= 0.0 {
         return;
     }
@@ -414,14 +409,9 @@ fn draw_waveform(
     proposed: &[Span],
     ticks: &[f64],
 ) {
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+    let Some((ctx, w, h)) = cleared(canvas) else {
         return;
     };
-    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
-        return;
-    };
-    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
-    ctx.clear_rect(0.0, 0.0, w, h);
     let x_of = |secs: f64| view.x_of(secs, w);
     let band = |span: &Span, min: f64| {
         ctx.fill_rect(
@@ -464,4 +454,19 @@ fn draw_waveform(
             ctx.fill_rect(x, h - 6.0, 1.0, 6.0);
         }
     }
+}
+
+/// The canvas's 2D context, the canvas cleared, and its size.
+fn cleared(
+    canvas: &web_sys::HtmlCanvasElement,
+) -> Option<(web_sys::CanvasRenderingContext2d, f64, f64)> {
+    let ctx = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()?
+        .dyn_into::<web_sys::CanvasRenderingContext2d>()
+        .ok()?;
+    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    ctx.clear_rect(0.0, 0.0, w, h);
+    Some((ctx, w, h))
 }

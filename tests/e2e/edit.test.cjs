@@ -5,7 +5,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { relayAndBrowser } = require('./harness.cjs');
-const { diff, bestShift } = require('./pixels.cjs');
+const { diff, bestShift, draws, grab, pixelsAfterRedraw, settle } = require('./pixels.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -39,31 +39,6 @@ async function wordsInfo(page) {
     index: Number(el.dataset.index), text: el.textContent, start: Number(el.dataset.start),
     end: Number(el.dataset.end), cut: el.classList.contains('cut'), inClip: el.classList.contains('in-clip'),
   })));
-}
-
-/** Waits for the preview to be drawn again, then returns its pixels (RGBA) and size. */
-async function pixelsAfterRedraw(page, before) {
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=preview]').dataset.draws) > n,
-    before, { timeout: 15000 });
-  return page.getByTestId('preview').evaluate((c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    return { w: c.width, h: c.height, data: Array.from(d.data) };
-  });
-}
-
-async function draws(page) {
-  return Number(await page.getByTestId('preview').getAttribute('data-draws'));
-}
-
-/** Waits until the preview has not been redrawn for 400 ms. */
-async function settle(page) {
-  let last = await draws(page);
-  for (;;) {
-    await page.waitForTimeout(400);
-    const now = await draws(page);
-    if (now === last) return;
-    last = now;
-  }
 }
 
 async function choose(page, testId, value) {
@@ -298,10 +273,6 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
 
   // Dragging the window to the right edge: the left band is dimmed again; one Ctrl+Z undoes
   // the whole drag (back to the clicked position), not each step of it.
-  const grab = () => page.getByTestId('preview').evaluate((c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    return { w: c.width, h: c.height, data: Array.from(d.data) };
-  });
   const drag = async (from, to) => {
     const at = await page.getByTestId('preview').boundingBox();
     await page.mouse.move(at.x + at.width * from, at.y + at.height * 0.5);
@@ -313,13 +284,13 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   };
   await page.getByTestId('preview').scrollIntoViewIfNeeded();
   await drag(0.5, 0.95);
-  const dragged = await grab();
+  const dragged = await grab(page);
   assert.ok(brightness(dragged) < 0.7 * brightness(panned),
     `after the drag the left band is dimmed: ${brightness(centred)} ${brightness(panned)} ${brightness(dragged)}`);
   await page.locator('body').click({ position: { x: 1, y: 1 } });
   await page.keyboard.press('Control+z');
   await settle(page);
-  const undone = await grab();
+  const undone = await grab(page);
   assert.ok(Math.abs(brightness(undone) - brightness(panned)) < 2, 'one undo restores the clicked position');
 
   // Back to the output: the window is at the left edge. Dragging the picture a third of the
@@ -329,7 +300,7 @@ test('a misheard word is corrected in place, the picture follows a pan key, and 
   const atLeft = await pixelsAfterRedraw(page, before);
   assert.equal(atLeft.w, atLeft.h);
   await drag(0.7, 0.4);
-  const moved = await grab();
+  const moved = await grab(page);
   assert.equal(await page.getByTestId('preview').getAttribute('data-view'), 'output');
   const shift = bestShift(atLeft, moved);
   assert.ok(Math.abs(shift - 0.3 * moved.w) < 0.05 * moved.w, `the picture moved ${shift} px of ${moved.w}`);

@@ -34,4 +34,46 @@ function bestShift(a, b) {
   return best.shift;
 }
 
-module.exports = { diff, bestShift };
+/** How many times the preview has been drawn. */
+async function draws(page) {
+  return Number(await page.getByTestId('preview').getAttribute('data-draws'));
+}
+
+/** The preview's pixels now. */
+async function grab(page) {
+  return page.getByTestId('preview').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    return { w: c.width, h: c.height, data: Array.from(d.data) };
+  });
+}
+
+/** Waits for the preview to be drawn more than `before` times, then returns its pixels. */
+async function pixelsAfterRedraw(page, before) {
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=preview]').dataset.draws) > n,
+    before, { timeout: 15000 });
+  return grab(page);
+}
+
+/** Waits until the preview has not been redrawn for 400 ms. */
+async function settle(page) {
+  let last = await draws(page);
+  for (;;) {
+    await page.waitForTimeout(400);
+    const now = await draws(page);
+    if (now === last) return;
+    last = now;
+  }
+}
+
+/** A finger pressed at `xs[0]` on row `y` and slid through the rest of `xs` (touch events
+ * as a phone sends them, through the DevTools protocol). */
+async function fingerDrag(page, y, xs) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  const touch = (type, x) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y }] });
+  await touch('touchStart', xs[0]);
+  for (const x of xs.slice(1)) await touch('touchMove', x);
+  await touch('touchEnd');
+}
+
+module.exports = { diff, bestShift, draws, grab, pixelsAfterRedraw, settle, fingerDrag };

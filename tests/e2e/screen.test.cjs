@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { relayAndBrowser } = require('./harness.cjs');
-const { diff, bestShift } = require('./pixels.cjs');
+const { diff, bestShift, draws, grab, pixelsAfterRedraw, settle, fingerDrag } = require('./pixels.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -131,34 +131,24 @@ test('at 390×844 nothing is wider than the screen and every control is large en
   await page.close();
 });
 
-/** The preview's pixels once it has been drawn more than `before` times. */
-async function previewAfter(page, before) {
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=preview]').dataset.draws) > n,
-    before, { timeout: 15000 });
-  return grab(page);
-}
-
-async function grab(page) {
-  return page.getByTestId('preview').evaluate((c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    return { w: c.width, h: c.height, data: Array.from(d.data) };
-  });
-}
-
-const draws = async (page) => Number(await page.getByTestId('preview').getAttribute('data-draws'));
-
-test('the preview is the clip in its output shape, with safe zones on request and a note when captions would be covered', async () => {
-  const { page, errors } = await openEditor({ width: 1440, height: 900 });
+/** Opens speech_long.mp4, waits for its transcript and picks the first suggestion; the
+ * preview shows the clip's output. */
+async function pickedClip(page) {
   await page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
   await waitTranscribed(page);
   await page.getByTestId('use-suggestion').first().click();
   await page.getByTestId('clip').first().waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid=preview]').dataset.view === 'output');
+}
+
+test('the preview is the clip in its output shape, with safe zones on request and a note when captions would be covered', async () => {
+  const { page, errors } = await openEditor({ width: 1440, height: 900 });
+  await pickedClip(page);
   // Each shape gives a canvas of that shape, and the box on screen keeps it.
   for (const [shape, ratio] of [['1:1', 1], ['16:9', 16 / 9], ['9:16', 9 / 16]]) {
     const before = await draws(page);
     await page.getByTestId('aspect').selectOption(shape);
-    const img = await previewAfter(page, before);
+    const img = await pixelsAfterRedraw(page, before);
     assert.ok(Math.abs(img.w / img.h - ratio) < 0.01, `${shape}: ${img.w}×${img.h}`);
     const box = await page.getByTestId('preview').boundingBox();
     assert.ok(Math.abs(box.width / box.height - ratio) < 0.02, `${shape} on screen: ${box.width}×${box.height}`);
@@ -169,7 +159,7 @@ test('the preview is the clip in its output shape, with safe zones on request an
   const plain = await grab(page);
   let before = await draws(page);
   await page.getByTestId('safe-zones').click();
-  const guided = await previewAfter(page, before);
+  const guided = await pixelsAfterRedraw(page, before);
   await page.screenshot({ path: path.join(SHOTS, 'safe-zones-1440x900.png') });
   assert.equal(await page.getByTestId('safe-zones').getAttribute('aria-pressed'), 'true');
   const middle = diff(plain, guided, plain.w * 0.2, plain.w * 0.7, plain.h * 0.2, plain.h * 0.7);
@@ -179,7 +169,7 @@ test('the preview is the clip in its output shape, with safe zones on request an
   assert.ok(bottom > 10 && right > 10, `margins shaded by ${bottom} (bottom), ${right} (right)`);
   before = await draws(page);
   await page.getByTestId('safe-zones').click();
-  const off = await previewAfter(page, before);
+  const off = await pixelsAfterRedraw(page, before);
   assert.ok(diff(plain, off, 0, plain.w, 0, plain.h) < 0.5, 'the guides go away');
   // A template low in the frame is covered by the app's buttons in 9:16, not in 16:9.
   await page.getByTestId('template').selectOption('lower');
@@ -193,11 +183,7 @@ test('the preview is the clip in its output shape, with safe zones on request an
 
 test('on a phone the picture is moved in its frame by a finger', async () => {
   const { page, errors } = await openEditor({ width: 390, height: 844 });
-  await page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
-  await waitTranscribed(page);
-  await page.getByTestId('use-suggestion').first().click();
-  await page.getByTestId('clip').first().waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid=preview]').dataset.view === 'output');
+  await pickedClip(page);
   // Picking a clip far down the stacked page brings the picture back into view.
   const shown = await onScreen(page, '[data-testid=preview]');
   assert.ok(shown.starts, `the preview is off screen after picking a clip: ${JSON.stringify(shown.rect)}`);
@@ -209,20 +195,9 @@ test('on a phone the picture is moved in its frame by a finger', async () => {
   // sends them).
   await page.getByTestId('preview').scrollIntoViewIfNeeded();
   const box = await page.getByTestId('preview').boundingBox();
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
-  const y = box.y + box.height * 0.4;
-  const touch = (type, x) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y }] });
-  await touch('touchStart', box.x + box.width * 0.3);
-  for (let k = 1; k <= 10; k++) await touch('touchMove', box.x + box.width * (0.3 + 0.033 * k));
-  await touch('touchEnd');
-  let last = await draws(page);
-  for (;;) {
-    await page.waitForTimeout(400);
-    const now = await draws(page);
-    if (now === last) break;
-    last = now;
-  }
+  const xs = Array.from({ length: 11 }, (_, k) => box.x + box.width * (0.3 + 0.033 * k));
+  await fingerDrag(page, box.y + box.height * 0.4, xs);
+  await settle(page);
   const moved = await grab(page);
   const shift = bestShift(start, moved);
   // bestShift tells how far left the picture went: a drag to the right is a negative shift.

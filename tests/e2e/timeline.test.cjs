@@ -6,6 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { relayAndBrowser } = require('./harness.cjs');
+const { fingerDrag } = require('./pixels.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -154,12 +155,7 @@ test("on a phone the clip's start is dragged by a finger onto a word's start", a
   const target = starts.find((s) => s > start + 1.5 && s < end - 1);
   const from = await center(page, 'edge-in');
   const to = (await xOf(page, target)) - 1;
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
-  const touch = (type, x) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y: from.y }] });
-  await touch('touchStart', from.x);
-  for (let k = 1; k <= 8; k++) await touch('touchMove', from.x + (to - from.x) * k / 8);
-  await touch('touchEnd');
+  await fingerDrag(page, from.y, Array.from({ length: 9 }, (_, k) => from.x + (to - from.x) * k / 8));
   await page.waitForFunction((t) => Math.abs(Number(document.querySelector('[data-testid=clip-span]').dataset.start) - t) < 0.006, target);
   assert.equal((await span(page))[1], end, 'the out point stays');
   const handle = await page.getByTestId('edge-in').boundingBox();
