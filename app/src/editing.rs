@@ -145,9 +145,14 @@ impl Edits {
 
     /// Starts a gesture (a drag) whose intermediate states are shown but not each remembered:
     /// the project as it was before is kept for one undo step at [`end_gesture`].
-    pub fn begin_gesture(&self) {
+    /// Returns false (and changes nothing) while another gesture is under way: one at a time.
+    pub fn begin_gesture(&self) -> bool {
+        if self.gesture.with_value(Option::is_some) {
+            return false;
+        }
         let before = self.project.get_untracked();
         self.gesture.set_value(Some(before));
+        true
     }
 
     /// Changes the project during a gesture (no undo step, no save yet).
@@ -161,6 +166,20 @@ impl Edits {
         }
     }
 
+    /// Changes the project as it was when the gesture began: a drag shows where it is now,
+    /// not the sum of its steps (a clip edge dragged over a cut and back keeps the cut).
+    pub fn during_gesture_from_start(
+        &self,
+        change: impl FnOnce(&mut Project) -> Result<(), EditError>,
+    ) {
+        let Some(mut next) = self.gesture.get_value() else {
+            return;
+        };
+        if change(&mut next).is_ok() {
+            self.project.set(next);
+        }
+    }
+
     /// Ends a gesture: one undo step for all of it, and a save.
     pub fn end_gesture(&self) {
         let Some(before) = self.gesture.try_update_value(Option::take).flatten() else {
@@ -168,6 +187,7 @@ impl Edits {
         };
         if before != self.project.get_untracked() {
             self.history.update_value(|h| h.record(&before));
+            self.cleanup.set(None); // proposals were for the project before
             self.name_history();
             self.save();
         }
@@ -482,13 +502,17 @@ pub fn ClipsPanel(edits: Edits, time_micros: RwSignal<i64>) -> impl IntoView {
                     let is_selected = p.selected == Some(id);
                     view! {
                         <li data-testid="clip" class:selected=is_selected>
-                            <button class="pick" on:click=move |_| { edits.project.update(|p| p.selected = Some(id)); }>
+                            <button class="pick" on:click=move |_| {
+                                edits.project.update(|p| p.selected = Some(id));
+                                crate::preview::bring_into_view();
+                            }>
                                 {c.name.clone()}
                             </button>
                             " " {format!("{} – {} ({} after cuts)", clock(c.span.start_secs), clock(c.span.end_secs), fmt_secs(c.output_secs()))}
-                            <button title="Move up" on:click=move |_| { edits.edit(|p| p.move_clip(id, i.saturating_sub(1))); }>"↑"</button>
-                            <button title="Move down" on:click=move |_| { edits.edit(|p| p.move_clip(id, i + 1)); }>"↓"</button>
-                            <button data-testid="delete-clip" on:click=move |_| { edits.edit(|p| p.delete_clip(id)); }>"Delete"</button>
+                            // Named after their clip: a screen reader lists each apart.
+                            <button title="Move up" aria-label=format!("Move {} up", c.name) on:click=move |_| { edits.edit(|p| p.move_clip(id, i.saturating_sub(1))); }>"↑"</button>
+                            <button title="Move down" aria-label=format!("Move {} down", c.name) on:click=move |_| { edits.edit(|p| p.move_clip(id, i + 1)); }>"↓"</button>
+                            <button data-testid="delete-clip" aria-label=format!("Delete {}", c.name) on:click=move |_| { edits.edit(|p| p.delete_clip(id)); }>"Delete"</button>
                         </li>
                     }
                 }).collect::<Vec<_>>())}
@@ -630,6 +654,12 @@ fn StyleControls(edits: Edits) -> impl IntoView {
             edits.edit(|p| p.set_style(id, style));
         }
     };
+    let note = Memo::new(move |_| {
+        edits
+            .selected_clip()
+            .and_then(|c| Some((c.caption_style()?, c.reframe.aspect)))
+            .and_then(|(style, aspect)| caption_warning(&style, aspect))
+    });
     let number = move |ev: &leptos::ev::Event| event_target_value(ev).parse::<f64>().ok();
     let checked = move |ev: &leptos::ev::Event| {
         ev.target()
@@ -685,9 +715,12 @@ fn StyleControls(edits: Edits) -> impl IntoView {
                     prop:checked=move || current().is_some_and(|(_, _, s)| s.emoji)
                     on:change=move |ev| { let v = checked(&ev); change(Box::new(move |s| s.emoji = Some(v))); } />
             </label>
-            {move || edits.selected_clip().and_then(|c| Some((c.caption_style()?, c.reframe.aspect)))
-                .and_then(|(style, aspect)| caption_warning(&style, aspect))
-                .map(|note| view! { <p class="warning" role="status" data-testid="caption-warning">{note}</p> })}
+            // One live region kept on the page, its text changed, so screen readers announce it.
+            <p role="status" class:warning=move || note.with(Option::is_some)>
+                <Show when=move || note.with(Option::is_some)>
+                    <span data-testid="caption-warning">{move || note.get()}</span>
+                </Show>
+            </p>
         </div>
     }
 }

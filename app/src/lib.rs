@@ -624,11 +624,15 @@ fn App() -> impl IntoView {
             if ev.button() != 0 {
                 return;
             }
-            if let (Some(pos), Some(canvas)) = (pointer_at(&ev), editor.canvas.get_untracked()) {
+            if let (Some(pos), Some(canvas), Some(size)) = (
+                pointer_at(&ev),
+                editor.canvas.get_untracked(),
+                editor.source_size(),
+            ) {
                 // Keeps the drag when the pointer leaves the picture (a finger often does).
                 let _ = canvas.set_pointer_capture(ev.pointer_id());
                 let t = secs_from_micros(editor.time_micros.get_untracked());
-                view.press(edits, t, pos);
+                view.press(edits, ev.pointer_id(), size, t, pos);
             }
         }
     };
@@ -637,7 +641,7 @@ fn App() -> impl IntoView {
         move |ev: leptos::ev::PointerEvent| {
             if ev.buttons() & 1 == 1 {
                 if let (Some(pos), Some(size)) = (pointer_at(&ev), editor.source_size()) {
-                    view.move_to(edits, size, pos);
+                    view.move_to(edits, ev.pointer_id(), size, pos);
                 }
             }
         }
@@ -775,9 +779,9 @@ fn App() -> impl IntoView {
                             data-view=move || if view.output.get() { "output" } else { "whole" }
                             on:pointerdown=on_pan_start
                             on:pointermove=on_pan_move
-                            on:pointerup=move |_| view.release(edits)
-                            on:pointercancel=move |_| view.release(edits)
-                            on:lostpointercapture=move |_| view.release(edits)
+                            on:pointerup=move |ev| view.release(edits, ev.pointer_id())
+                            on:pointercancel=move |ev| view.release(edits, ev.pointer_id())
+                            on:lostpointercapture=move |ev| view.release(edits, ev.pointer_id())
                             data-frame-pts=move || editor.shown_pts.get().map(|p| p.to_string())
                             data-draws=move || editor.draws.get().to_string()
                             data-late-frames=move || editor.late_frames.get().to_string()
@@ -876,6 +880,11 @@ fn Shortcuts(open: RwSignal<bool>) -> impl IntoView {
         ),
         ("Delete", "Cut the selected words from the clip"),
         ("Shift + click, Shift + ← / →", "Select a run of words"),
+        (
+            "← / → on a clip end",
+            "Move the clip's start or end to the previous / next word (Shift: 0.1 s)",
+        ),
+        ("Ctrl + wheel", "Zoom the timeline around the pointer"),
         ("Ctrl + Z / Ctrl + Shift + Z", "Undo / redo"),
         ("?", "Show or hide this list"),
         ("Esc", "Close this list"),

@@ -38,6 +38,7 @@ pub struct PreviewView {
 /// A drag on the output in progress.
 #[derive(Clone, Copy)]
 struct Drag {
+    pointer: i32,
     clip: u32,
     at_secs: f64,
     from: (f64, f64),
@@ -100,8 +101,12 @@ impl PreviewView {
         Ok(())
     }
 
-    /// A pointer went down on the picture at `pos` (0–1 across the canvas) at `t` seconds.
-    pub fn press(&self, edits: Edits, t: f64, pos: (f64, f64)) {
+    /// Pointer `pointer` went down on the picture at `pos` (0–1 across the canvas) at `t`
+    /// seconds of a `source`-sized video. A second pointer during a drag is ignored.
+    pub fn press(&self, edits: Edits, pointer: i32, source: (f64, f64), t: f64, pos: (f64, f64)) {
+        if self.drag.with_value(Option::is_some) {
+            return;
+        }
         let Some(clip) = edits.selected_clip_untracked() else {
             return;
         };
@@ -109,41 +114,42 @@ impl PreviewView {
             return;
         }
         let at_secs = (t - clip.span.start_secs).max(0.0);
-        if self.output.get_untracked() {
-            // The picture follows the pointer; nothing changes until it moves.
-            self.drag.set_value(Some(Drag {
-                clip: clip.id,
-                at_secs,
-                from: pos,
-                start_center: clip.reframe.center_at(at_secs),
-                begun: false,
-            }));
-        } else {
-            // On the whole frame the window's centre goes where the pointer is.
-            edits.begin_gesture();
-            edits.during_gesture(|p| p.set_pan_key(clip.id, key(at_secs, pos)));
-            self.drag.set_value(Some(Drag {
-                clip: clip.id,
-                at_secs,
-                from: pos,
-                start_center: pos,
-                begun: true,
-            }));
+        let mut drag = Drag {
+            pointer,
+            clip: clip.id,
+            at_secs,
+            from: pos,
+            start_center: clip.reframe.center_at(at_secs),
+            begun: false,
+        };
+        if !self.output.get_untracked() {
+            // On the whole frame the window's centre goes where the pointer is (as near as
+            // the window fits, so a later ease between keys never stalls at an edge).
+            if !edits.begin_gesture() {
+                return;
+            }
+            let center = clip
+                .reframe
+                .dragged_center(source.0, source.1, pos, 0.0, 0.0);
+            edits.during_gesture(|p| p.set_pan_key(clip.id, key(at_secs, center)));
+            drag.begun = true;
         }
+        // On the output the picture follows the pointer; nothing changes until it moves.
+        self.drag.set_value(Some(drag));
     }
 
-    /// The pointer moved to `pos` with the button held.
-    pub fn move_to(&self, edits: Edits, source: (f64, f64), pos: (f64, f64)) {
-        let Some(mut drag) = self.drag.get_value() else {
+    /// Pointer `pointer` moved to `pos` with the button held.
+    pub fn move_to(&self, edits: Edits, pointer: i32, source: (f64, f64), pos: (f64, f64)) {
+        let Some(mut drag) = self.drag.get_value().filter(|d| d.pointer == pointer) else {
+            return;
+        };
+        let Some(clip) = edits
+            .selected_clip_untracked()
+            .filter(|c| c.id == drag.clip)
+        else {
             return;
         };
         let center = if self.output.get_untracked() {
-            let Some(clip) = edits
-                .selected_clip_untracked()
-                .filter(|c| c.id == drag.clip)
-            else {
-                return;
-            };
             clip.reframe.dragged_center(
                 source.0,
                 source.1,
@@ -152,18 +158,27 @@ impl PreviewView {
                 pos.1 - drag.from.1,
             )
         } else {
-            pos
+            clip.reframe
+                .dragged_center(source.0, source.1, pos, 0.0, 0.0)
         };
         if !drag.begun {
-            edits.begin_gesture();
+            if !edits.begin_gesture() {
+                return;
+            }
             drag.begun = true;
             self.drag.set_value(Some(drag));
         }
         edits.during_gesture(|p| p.set_pan_key(drag.clip, key(drag.at_secs, center)));
     }
 
-    /// The pointer was let go (or lost): one undo step for the whole drag.
-    pub fn release(&self, edits: Edits) {
+    /// Pointer `pointer` was let go (or lost): one undo step for the whole drag.
+    pub fn release(&self, edits: Edits, pointer: i32) {
+        if self
+            .drag
+            .with_value(|d| d.is_none_or(|d| d.pointer != pointer))
+        {
+            return;
+        }
         if let Some(drag) = self.drag.try_update_value(Option::take).flatten() {
             if drag.begun {
                 edits.end_gesture();

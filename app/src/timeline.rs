@@ -98,19 +98,22 @@ pub fn Timeline(
         let v = view.get();
         t >= v.start_secs && t <= v.end_secs()
     };
-    // The time under a pointer on the strip.
+    // The time under a pointer on the strip (past its ends too: a handle reaches beyond them,
+    // and where it was grabbed matters).
     let secs_at = move |client_x: f64| -> Option<f64> {
         let el = strip.get_untracked()?;
         let rect = el.get_bounding_client_rect();
         if rect.width() <= 0.0 {
             return None;
         }
-        let x = (client_x - rect.left()).clamp(0.0, rect.width());
-        Some(view.get_untracked().secs_at(x, rect.width()))
+        Some(
+            view.get_untracked()
+                .secs_at(client_x - rect.left(), rect.width()),
+        )
     };
     // A press on the strip seeks there, and so does dragging with the button held.
     let seek_to = move |ev: &leptos::ev::PointerEvent| {
-        if let Some(t) = secs_at(ev.client_x()) {
+        if let Some(t) = secs_at(ev.client_x()).map(|t| t.clamp(0.0, duration())) {
             seek.with_value(|seek| seek((t * 1e6).round() as i64));
         }
     };
@@ -216,13 +219,16 @@ fn EdgeHandle(
     duration: impl Fn() -> f64 + Copy + Send + Sync + 'static,
     seek: SeekFn,
 ) -> impl IntoView {
-    let at = move || {
-        edits.selected_clip().map(|c| match edge {
-            Edge::In => c.span.start_secs,
-            Edge::Out => c.span.end_secs,
-        })
+    let edge_of = move |c: reelsmith_core::edit::Clip| match edge {
+        Edge::In => c.span.start_secs,
+        Edge::Out => c.span.end_secs,
     };
-    let dragging = StoredValue::new(false);
+    let at = move || edits.selected_clip().map(edge_of);
+    // For handlers: not a dependency of anything.
+    let at_now = move || edits.selected_clip_untracked().map(edge_of);
+    // The pointer dragging this edge, if one is, and how far (s) it grabbed from the edge:
+    // the edge keeps that distance, so grabbing the handle does not move it.
+    let dragging = StoredValue::new(None::<(i32, f64)>);
     let show = move |t: f64| seek.with_value(|seek| seek((t * 1e6).round() as i64));
     // Moves the edge to `t` (snapped within `tolerance` seconds); inside a drag, no undo step.
     let move_to = move |t: f64, tolerance: f64, gesture: bool| {
@@ -236,7 +242,8 @@ fn EdgeHandle(
             return;
         }
         if gesture {
-            edits.during_gesture(|p| p.trim(clip.id, span));
+            // From the clip as the drag found it: cuts passed over and back are kept.
+            edits.during_gesture_from_start(|p| p.trim(clip.id, span));
         } else {
             edits.edit(|p| p.trim(clip.id, span));
         }
@@ -247,7 +254,10 @@ fn EdgeHandle(
     };
     let on_down = move |ev: leptos::ev::PointerEvent| {
         ev.stop_propagation();
-        if ev.button() != 0 {
+        let (Some(edge_at), Some(grabbed)) = (at_now(), secs_at(ev.client_x())) else {
+            return;
+        };
+        if ev.button() != 0 || dragging.get_value().is_some() || !edits.begin_gesture() {
             return;
         }
         if let Some(el) = ev
@@ -256,14 +266,13 @@ fn EdgeHandle(
         {
             let _ = el.set_pointer_capture(ev.pointer_id());
         }
-        dragging.set_value(true);
-        edits.begin_gesture();
+        dragging.set_value(Some((ev.pointer_id(), grabbed - edge_at)));
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
         ev.stop_propagation();
-        if !dragging.get_value() {
+        let Some((_, offset)) = dragging.get_value().filter(|d| d.0 == ev.pointer_id()) else {
             return;
-        }
+        };
         let Some(strip_width) = ev
             .current_target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -275,12 +284,12 @@ fn EdgeHandle(
         };
         if let Some(t) = secs_at(ev.client_x()) {
             let tolerance = SNAP_PX / strip_width * view.get_untracked().secs;
-            move_to(t, tolerance, true);
+            move_to(t - offset, tolerance, true);
         }
     };
-    let on_up = move |_| {
-        if dragging.get_value() {
-            dragging.set_value(false);
+    let on_up = move |ev: leptos::ev::PointerEvent| {
+        if dragging.get_value().is_some_and(|d| d.0 == ev.pointer_id()) {
+            dragging.set_value(None);
             edits.end_gesture();
         }
     };
@@ -292,7 +301,7 @@ fn EdgeHandle(
         };
         ev.prevent_default();
         ev.stop_propagation();
-        let Some(now) = at() else {
+        let Some(now) = at_now() else {
             return;
         };
         let next = if ev.shift_key() {
@@ -353,18 +362,24 @@ fn draw_film(
     }
     let cell_w = f64::from(full.width()) / THUMBNAILS as f64;
     let cell_h = f64::from(full.height());
-    let tile = cell_w * h / cell_h;
+    // A tile as wide as the thumbnail's shape on screen: the page stretches the canvas, so
+    // its pixels are not square.
+    let (shown_w, shown_h) = (
+        f64::from(canvas.client_width()),
+        f64::from(canvas.client_height()),
+    );
+    let tile = if shown_w > 0.0 && shown_h > 0.0 {
+        shown_h * cell_w / cell_h * w / shown_w
+    } else {
+        cell_w * h / cell_h
+    };
     for i in 0..THUMBNAILS {
-        let from = view
-            .x_of(duration * i as f64 / THUMBNAILS as f64, w)
-            .max(0.0);
-        let to = view
-            .x_of(duration * (i + 1) as f64 / THUMBNAILS as f64, w)
-            .min(w);
-        if to <= from {
+        let start = view.x_of(duration * i as f64 / THUMBNAILS as f64, w);
+        let end = view.x_of(duration * (i + 1) as f64 / THUMBNAILS as f64, w);
+        if end <= 0.0 || start >= w {
             continue;
         }
-        if to - from <= tile * 1.5 {
+        if end - start <= tile * 1.5 {
             let _ = ctx
                 .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
                     full,
@@ -372,16 +387,18 @@ fn draw_film(
                     0.0,
                     cell_w,
                     cell_h,
-                    from,
+                    start,
                     0.0,
-                    to - from,
+                    end - start,
                     h,
                 );
             continue;
         }
-        let mut x = from;
+        // Tiles from the cell's own start, so they scroll with the picture; the last one cut.
+        let to = end.min(w);
+        let mut x = start + (-start / tile).floor().max(0.0) * tile;
         while x < to {
-            let width = tile.min(to - x);
+            let width = tile.min(end - x);
             let _ = ctx
                 .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
                     full,

@@ -155,7 +155,7 @@ test('the preview is the clip in its output shape, with safe zones on request an
   }
   // Safe zones shade the margins only: the middle of the picture is unchanged.
   await page.getByTestId('template').selectOption('none');
-  await page.waitForTimeout(300);
+  await settle(page);
   const plain = await grab(page);
   let before = await draws(page);
   await page.getByTestId('safe-zones').click();
@@ -188,7 +188,7 @@ test('on a phone the picture is moved in its frame by a finger', async () => {
   const shown = await onScreen(page, '[data-testid=preview]');
   assert.ok(shown.starts, `the preview is off screen after picking a clip: ${JSON.stringify(shown.rect)}`);
   await page.getByTestId('template').selectOption('none');
-  await page.waitForTimeout(300);
+  await settle(page);
   const start = await grab(page);
   await page.screenshot({ path: path.join(SHOTS, 'output-390x844.png') });
   // A finger drags the picture a third of its width to the right (touch events, as a phone
@@ -204,7 +204,7 @@ test('on a phone the picture is moved in its frame by a finger', async () => {
   assert.ok(Math.abs(shift + 0.33 * moved.w) < 0.05 * moved.w, `the picture moved ${shift} px of ${moved.w}`);
   // One undo step for the whole drag.
   await page.getByTestId('undo').click();
-  await page.waitForTimeout(600);
+  await settle(page);
   assert.ok(Math.abs(bestShift(start, await grab(page))) <= 2, 'undo puts the picture back');
   assert.deepEqual(errors, []);
   await page.close();
