@@ -51,6 +51,12 @@ async function transcribed(page, name) {
 /** Opens a video without waiting for its transcript; resolves once it is the open file. */
 async function opened(page, file, name = path.basename(file)) {
   await page.getByTestId('file-input').setInputFiles(file);
+  await openDone(page, name);
+}
+
+/** Waits until the video `name` is open as the current project (after the file input, or a
+ * listed project's own "Open…" — opening the file again after that would be a second open). */
+async function openDone(page, name) {
   await page.waitForFunction((n) => document.querySelector('[data-testid=file-name]').textContent === n
     && document.querySelector('[data-testid=project-current]')
     && !document.querySelector('[data-testid=loading]'), name, { timeout: 60000 });
@@ -147,7 +153,7 @@ test('opening another video starts a new project; the first stays in the list wi
 
   // Reopen the first: its video is asked for, and its clip and transcript come back.
   await item(page, first.id).getByTestId('project-open-input').setInputFiles(fixture('speech.mp4'));
-  await opened(page, fixture('speech.mp4'));
+  await openDone(page, 'speech.mp4');
   await page.waitForFunction(() => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done');
   await item(page, first.id).getByTestId('project-current').waitFor();
   assert.equal(await page.getByTestId('clip').count(), 1);
@@ -192,7 +198,7 @@ test('a listed project reopens only with its own video: another file is refused 
   const renamed = path.join(scratch, 'renamed.mp4');
   fs.writeFileSync(renamed, original);
   await item(page, first.id).getByTestId('project-open-input').setInputFiles(renamed);
-  await opened(page, renamed);
+  await openDone(page, path.basename(renamed));
   await item(page, first.id).getByTestId('project-current').waitFor();
   assert.equal(await page.getByTestId('clip').count(), 1);
   assert.deepEqual(errors, []);
@@ -320,7 +326,7 @@ test('the single project.json of earlier versions becomes a project of the list 
   await tab.getByTestId('restore').waitFor();
   // Reopened from the list with its video (checked by name, size and date: no digest).
   await item(tab, migrated.id).getByTestId('project-open-input').setInputFiles(fixture('speech.mp4'));
-  await opened(tab, fixture('speech.mp4'));
+  await openDone(tab, 'speech.mp4');
   await item(tab, migrated.id).getByTestId('project-current').waitFor();
   assert.equal(await clipSpan(tab), span);
   // Saved again from now on with the digest of its video's ends.
@@ -368,7 +374,7 @@ test('an offered or imported project never replaces a listed one: the offer goes
   await page.reload();
   await page.getByTestId('restore').waitFor();
   await item(page, first.id).getByTestId('project-open-input').setInputFiles(fixture('speech.mp4'));
-  await opened(page, fixture('speech.mp4'));
+  await openDone(page, 'speech.mp4');
   await item(page, first.id).getByTestId('project-current').waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === 'Done');
   await page.getByTestId('restore').waitFor({ state: 'detached' });
