@@ -9,13 +9,13 @@ use leptos::prelude::*;
 use reelsmith_core::captions::{layout, page_at};
 use reelsmith_core::edit::{Clip, Crop, PanKey, Project};
 use reelsmith_core::guides::safe_area;
-use reelsmith_core::transcript::Word;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, VideoFrame};
 
 use crate::blob_source::js_error_text;
 use crate::caption_draw::{draw_page, CanvasMeasure};
-use crate::editing::{is_cut, Edits};
+use crate::editing::Edits;
+use crate::export::panel::clip_words;
 
 /// The output canvas's longer side is at least this many pixels (small sources are enlarged,
 /// so captions are drawn as sharp as the export's); larger crops are drawn at their own size.
@@ -323,13 +323,8 @@ fn draw_captions(
     let Some(style) = clip.caption_style() else {
         return;
     };
-    let words: Vec<Word> = project
-        .words()
-        .into_iter()
-        .filter(|w| w.start_secs >= clip.span.start_secs && w.end_secs <= clip.span.end_secs)
-        .filter(|w| !is_cut(Some(clip), w))
-        .cloned()
-        .collect();
+    // The words the export captions, chosen by the same function.
+    let words = clip_words(&project.words(), clip);
     let pages = layout(&words, &style, area.width, &CanvasMeasure(ctx));
     if let Some(page) = page_at(&pages, t) {
         draw_page(ctx, page, &style, t, area);
