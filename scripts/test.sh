@@ -13,6 +13,11 @@ if [ -n "${CI:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
 fi
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 step() { printf '\n=== %s\n' "$*"; }
+# Browsers and tests write their scratch files under TMPDIR: give this run its own and remove
+# it at the end, pass or fail, so runs never pile up on the disk.
+RUN_TMP="$(mktemp -d "${TMPDIR:-/tmp}/reelsmith-test-XXXXXX")"
+export TMPDIR="$RUN_TMP"
+trap 'rm -rf "$RUN_TMP"' EXIT
 
 step "speech model (converted once, then verified by hash)"
 scripts/prepare-model.sh

@@ -14,13 +14,12 @@ const crypto = require('node:crypto');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
-const { startRelay, launchBrowser } = require('./harness.cjs');
+const { startRelay, launchBrowser, scratchDir } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-embed-'));
+const scratch = scratchDir('reelsmith-embed-');
 
 /** A web site on `host` and a free port; `routes[path](req, res)` answer. */
 async function startSite(host, routes) {
@@ -312,6 +311,9 @@ test('a page whose origin is not on the list cannot frame the editor, even claim
   for (const url of [`${other.origin}/`, `${other.origin}/forged`]) {
     const frames = await childFrames(page, url);
     assert.equal(frames.length, 1, url);
+    // The refused frame's error page can commit a moment after the page's load event; until
+    // then the frame has no URL. Whatever it commits to is what the test judges.
+    await waitFor(() => !['', 'about:blank'].includes(frames[0].url()), `${url}: the frame to commit a page`);
     assert.match(frames[0].url(), /^chrome-error:/, `${url}: the frame shows the browser's error page`);
   }
   // The relay refused the first (its origin is not listed) and served the second, which the

@@ -7,14 +7,13 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { relayAndBrowser } = require('./harness.cjs');
+const { relayAndBrowser, scratchDir } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
 const suite = relayAndBrowser(() => ({ REELSMITH_MODELS: process.env.REELSMITH_MODELS }));
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-export-'));
+const scratch = scratchDir('reelsmith-export-');
 
 async function openEditor() {
   const page = await suite.context.newPage();

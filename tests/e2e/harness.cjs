@@ -27,16 +27,50 @@ async function startRelay(relayBin, dist, env = {}) {
   return { url, fakeUrl: fake && fake[1], process: child };
 }
 
+/** Folders made for browsers and tests that are still to be removed; any left when node exits (a test
+ * that failed before closing its browser) go then. A profile and Chromium's own scratch
+ * folders come to some 200 MB a browser: a run of the tests must not leave them behind. */
+const browserDirs = new Set();
+/** Removes a folder, never failing a test: Chromium may still be writing into its profile
+ * as the context reports closing, so a few retries; what still resists goes with the test
+ * command's own TMPDIR. */
+function remove(dir) {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    browserDirs.delete(dir);
+  } catch (e) {
+    console.error(`# could not remove ${dir} yet: ${e.code}`);
+  }
+}
+process.on('exit', () => {
+  for (const dir of browserDirs) remove(dir);
+});
+
+/** A fresh folder for a test file's downloads and such, removed when node exits. */
+function scratchDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  browserDirs.add(dir);
+  return dir;
+}
+
 /** A headless Chromium context with a fresh user-data dir; `extraArgs` go on its command
- * line (e.g. a net log). */
+ * line (e.g. a net log). The profile and the browser's temporary files live in one folder,
+ * removed when the context closes. */
 async function launchBrowser(extraArgs = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-chromium-'));
-  return chromium.launchPersistentContext(dir, {
+  browserDirs.add(dir);
+  const profile = path.join(dir, 'profile');
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp);
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
+    env: { ...process.env, TMPDIR: tmp },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
+  context.on('close', () => remove(dir));
+  return context;
 }
 
 /** For a test file: before its tests, starts the relay (the build named by RELAY_BIN and
@@ -59,4 +93,4 @@ function relayAndBrowser(env = () => ({})) {
   return suite;
 }
 
-module.exports = { startRelay, launchBrowser, relayAndBrowser };
+module.exports = { startRelay, launchBrowser, relayAndBrowser, scratchDir };

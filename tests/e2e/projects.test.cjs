@@ -66,6 +66,19 @@ async function saves(page) {
   return Number(await page.getByTestId('saved').getAttribute('data-saves'));
 }
 
+/** Waits until no autosave has happened for a second: a save of earlier work (the transcript
+ * landing just after an edit, on a loaded machine) must not be taken for a later one. */
+async function savesSettled(page) {
+  let last = await saves(page);
+  for (let quiet = 0; quiet < 10;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await saves(page);
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 /** Makes an edit and waits for its autosave. */
 async function edited(page, edit) {
   const before = await saves(page);
@@ -270,8 +283,8 @@ test('opening a file that is not a video while editing leaves the project and th
   await transcribed(page, 'speech.mp4');
   await edited(page, () => page.getByTestId('new-clip').click());
   const span = await clipSpan(page);
+  const savesBefore = await savesSettled(page);
   const before = await listed(page);
-  const savesBefore = await saves(page);
   await page.getByTestId('file-input').setInputFiles(fixture('not_a_video.mp4'));
   const error = page.getByTestId('error');
   await error.waitFor();

@@ -6,13 +6,12 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { relayAndBrowser } = require('./harness.cjs');
+const { relayAndBrowser, scratchDir } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const suite = relayAndBrowser(() => ({ REELSMITH_MODELS: process.env.REELSMITH_MODELS, REELSMITH_TIKTOK_FAKE: '1' }));
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-publish-'));
+const scratch = scratchDir('reelsmith-publish-');
 
 async function fakeJson(p) {
   const res = await fetch(new URL(p, suite.fakeUrl));
