@@ -121,6 +121,19 @@ pub fn draw_page(
     t: f64,
     area: Crop,
 ) {
+    draw_page_transformed(ctx, page, style, t, area, 1.0);
+}
+
+/// [`draw_page`] under a canvas transform that scales by `transform_scale`: shadows, which
+/// a canvas draws untransformed, are scaled by hand.
+pub fn draw_page_transformed(
+    ctx: &impl Context2d,
+    page: &CaptionPage,
+    style: &CaptionStyle,
+    t: f64,
+    area: Crop,
+    transform_scale: f64,
+) {
     let font = style.font_for(area.width);
     let scale = area.width / 1080.0;
     let line_height = font.size_px * 1.25;
@@ -148,9 +161,10 @@ pub fn draw_page(
             let x = left + word.x_px;
             if let Some(shadow) = style.shadow {
                 ctx.set_shadow_color(&shadow.color.css());
-                ctx.set_shadow_blur(shadow.blur * scale);
-                ctx.set_shadow_offset_x(shadow.dx * scale);
-                ctx.set_shadow_offset_y(shadow.dy * scale);
+                let device = scale * transform_scale;
+                ctx.set_shadow_blur(shadow.blur * device);
+                ctx.set_shadow_offset_x(shadow.dx * device);
+                ctx.set_shadow_offset_y(shadow.dy * device);
             }
             if style.outline_px > 0.0 {
                 ctx.set_line_width(style.outline_px * scale);

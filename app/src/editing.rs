@@ -1,29 +1,20 @@
-//! The editing side of the editor: the project (clips cut from the transcript) with undo/redo
-//! and autosave, clip suggestions, the clip list with trim handles over a waveform, cuts from
-//! selected words, silence/filler clean-up, caption templates and reframing drawn over the
-//! preview. The logic is `reelsmith_core::{edit, clips, captions}`; this is the glue.
+//! The project being edited: `Edits` (the project with undo/redo, named steps and autosave,
+//! the selection and the clean-up's proposal), the offer to restore a saved project, and
+//! project files. The logic is `reelsmith_core::edit`; the panels that edit it are
+//! `suggestions.rs`, `clips_panel.rs` and `transcript_panel.rs`.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use reelsmith_core::captions::{template, templates, Rgba, StyleOverrides, FONTS};
-use reelsmith_core::clips::{suggest, LengthTarget, Loudness, Suggestion};
 use reelsmith_core::edit::{
-    describe_change, fillers, silences, Aspect, Clip, EditError, History, Project, SourceRef, Span,
+    describe_change, fillers, silences, Clip, EditError, History, Project, SourceRef, Span,
     DEFAULT_FILLERS,
 };
-use reelsmith_core::guides::caption_warning;
-use reelsmith_core::media::{clock, secs_from_micros};
 use reelsmith_core::projects::check_source;
 use reelsmith_core::transcript::{Segment, Word};
 use wasm_bindgen::JsCast;
 
+use crate::editor::use_editor;
 use crate::projects::Library;
-use crate::sound::LOUDNESS_STEP;
-
-/// Shows the frame at a time in µs (the editor's seek, handed to panels).
-pub type SeekFn = StoredValue<Box<dyn Fn(i64)>, LocalStorage>;
-/// Plays stretches of the source one after another.
-pub type PlayFn = StoredValue<Box<dyn Fn(Vec<Span>)>, LocalStorage>;
 
 /// Pauses longer than this are cut by the clean-up.
 const SILENCE_SECS: f64 = 0.8;
@@ -331,13 +322,14 @@ pub fn within(spans: &[Span], word: &Word) -> bool {
         .any(|cut| word.start_secs >= cut.start_secs - 1e-6 && word.end_secs <= cut.end_secs + 1e-6)
 }
 
-fn fmt_secs(secs: f64) -> String {
+pub(crate) fn fmt_secs(secs: f64) -> String {
     format!("{:.1} s", secs)
 }
 
 /// Offers a saved project when the page opens.
 #[component]
-pub fn RestoreBanner(edits: Edits) -> impl IntoView {
+pub fn RestoreBanner() -> impl IntoView {
+    let edits = use_editor().edits;
     // What the banner says; the project itself is read again when it is restored, as it may
     // have been reopened from the list and changed since.
     let saved = RwSignal::new(None::<(String, Project)>);
@@ -397,210 +389,6 @@ pub fn RestoreBanner(edits: Edits) -> impl IntoView {
     }
 }
 
-/// Suggested clips for the transcript.
-#[component]
-pub fn SuggestionsPanel(
-    edits: Edits,
-    loudness: RwSignal<Vec<f32>>,
-    seek: SeekFn,
-    preview: PlayFn,
-) -> impl IntoView {
-    // Only the words matter: a pan drag or a style change must not recompute suggestions.
-    let words = Memo::new(move |_| {
-        edits
-            .project
-            .with(|p| p.words().into_iter().cloned().collect::<Vec<Word>>())
-    });
-    let suggestions = Memo::new(move |_| {
-        let target = edits.target_secs.get();
-        let loud = Loudness {
-            step_secs: LOUDNESS_STEP as f64 / 16_000.0,
-            values: loudness.get(),
-        };
-        words.with(|words| suggest(words, &loud, LengthTarget::around(target), 5))
-    });
-    // A chosen suggestion becomes the selected clip, and the playhead goes to its start so
-    // the preview shows it with its frame and captions.
-    let use_it = move |s: &Suggestion| {
-        let span = Span::new(s.start_secs, s.end_secs);
-        if edits.edit(|p| p.add_clip(&s.title, span, "karaoke").map(|_| ())) {
-            seek.with_value(|seek| seek((s.start_secs * 1e6).round() as i64));
-            crate::preview::bring_into_view();
-        }
-    };
-    view! {
-        <section class="suggestions" class:hidden=move || edits.project.with(|p| p.transcript.is_empty())>
-            <h2>"Suggested clips"</h2>
-            <label>"Target length "
-                <input type="number" min="15" max="90" step="5" data-testid="target-length"
-                    prop:value=move || edits.target_secs.get().to_string()
-                    on:change=move |ev| {
-                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                            edits.target_secs.set(v.clamp(15.0, 90.0));
-                        }
-                    }
-                />" s"
-            </label>
-            <ol class="cards">
-                <For
-                    each=move || suggestions.get()
-                    key=|s| ((s.start_secs * 1000.0) as i64, (s.end_secs * 1000.0) as i64, s.title.clone())
-                    let(s)
-                >
-                    {
-                        let chosen = s.clone();
-                        let span = Span::new(s.start_secs, s.end_secs);
-                        let title = s.title.clone();
-                        view! {
-                            <li class="card" data-testid="suggestion" data-start=format!("{:.2}", s.start_secs) data-end=format!("{:.2}", s.end_secs)>
-                                <h3 class="title">{s.title.clone()}</h3>
-                                <p class="meta">
-                                    <span class="range">{format!("{} – {}", clock(s.start_secs), clock(s.end_secs))}</span>
-                                    " · " <span class="length">{format!("{:.0} s", s.end_secs - s.start_secs)}</span>
-                                    " · " <span class="score" title="How likely this stretch works as a short, out of 100">{format!("score {:.0}", s.score)}</span>
-                                </p>
-                                <p class="quote">"“" {s.opening.clone()} "”"</p>
-                                <ul class="reasons">
-                                    {s.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect::<Vec<_>>()}
-                                </ul>
-                                <div class="actions">
-                                    <button data-testid="preview-suggestion" aria-label=format!("Preview “{title}”")
-                                        on:click=move |_| preview.with_value(|play| play(vec![span]))>"▶ Preview"</button>
-                                    <button data-testid="use-suggestion" class="primary" aria-label=format!("Use “{}” as a clip", s.title)
-                                        on:click=move |_| use_it(&chosen)>"Use this clip"</button>
-                                </div>
-                            </li>
-                        }
-                    }
-                </For>
-            </ol>
-            <Show when=move || suggestions.with(Vec::is_empty)>
-                <p>"No stretch of this transcript fits the target length; try another length."</p>
-            </Show>
-        </section>
-    }
-}
-
-/// The clips: list, trim handles over the waveform, split/delete/reorder, clean-up,
-/// template and aspect.
-#[component]
-pub fn ClipsPanel(edits: Edits, time_micros: RwSignal<i64>) -> impl IntoView {
-    let duration = move || edits.project.with(|p| p.duration_secs);
-    let selected = move || edits.selected_clip();
-    let now = move || secs_from_micros(time_micros.get_untracked());
-    let trim_to = move |is_in: bool, ev: leptos::ev::Event| {
-        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-            edits.mark(is_in, v);
-        }
-    };
-    view! {
-        <section class="clips" class:hidden=move || edits.project.with(|p| p.clips.is_empty())>
-            <h2>"Clips"</h2>
-            <ul>
-                {move || edits.project.with(|p| p.clips.iter().enumerate().map(|(i, c)| {
-                    let id = c.id;
-                    let is_selected = p.selected == Some(id);
-                    view! {
-                        <li data-testid="clip" class:selected=is_selected>
-                            <button class="pick" on:click=move |_| {
-                                edits.project.update(|p| p.selected = Some(id));
-                                crate::preview::bring_into_view();
-                            }>
-                                {c.name.clone()}
-                            </button>
-                            " " {format!("{} – {} ({} after cuts)", clock(c.span.start_secs), clock(c.span.end_secs), fmt_secs(c.output_secs()))}
-                            // Named after their clip: a screen reader lists each apart.
-                            <button title="Move up" aria-label=format!("Move {} up", c.name) on:click=move |_| { edits.edit(|p| p.move_clip(id, i.saturating_sub(1))); }>"↑"</button>
-                            <button title="Move down" aria-label=format!("Move {} down", c.name) on:click=move |_| { edits.edit(|p| p.move_clip(id, i + 1)); }>"↓"</button>
-                            <button data-testid="delete-clip" aria-label=format!("Delete {}", c.name) on:click=move |_| { edits.edit(|p| p.delete_clip(id)); }>"Delete"</button>
-                        </li>
-                    }
-                }).collect::<Vec<_>>())}
-            </ul>
-            <Show when=move || selected().is_some()>
-                <div class="trim">
-                    <label>"In "
-                        <input type="range" data-testid="clip-in" min="0" max=move || duration().to_string() step="0.01"
-                            prop:value=move || selected().map(|c| c.span.start_secs.to_string())
-                            on:change=move |ev| trim_to(true, ev) />
-                    </label>
-                    <label>"Out "
-                        <input type="range" data-testid="clip-out" min="0" max=move || duration().to_string() step="0.01"
-                            prop:value=move || selected().map(|c| c.span.end_secs.to_string())
-                            on:change=move |ev| trim_to(false, ev) />
-                    </label>
-                    <span data-testid="clip-span"
-                        data-start=move || selected().map(|c| c.span.start_secs.to_string())
-                        data-end=move || selected().map(|c| c.span.end_secs.to_string())>
-                        {move || selected().map(|c| format!("{:.2}–{:.2}", c.span.start_secs, c.span.end_secs))}
-                    </span>
-                    <button data-testid="split-clip" title="Split at the playhead" on:click=move |_| {
-                        if let Some(c) = selected() { edits.edit(|p| p.split(c.id, now()).map(|_| ())); }
-                    }>"Split at playhead"</button>
-                    <button data-testid="cut-words" title="Delete" on:click=move |_| edits.cut_selection()>"Cut selected words"</button>
-                    <button data-testid="clean-up" on:click=move |_| edits.preview_cleanup()>"Remove silences and fillers…"</button>
-                    <label>"Fillers "
-                        <input type="text" data-testid="filler-list" size="28"
-                            prop:value=move || edits.fillers.get()
-                            on:change=move |ev| edits.fillers.set(event_target_value(&ev)) />
-                    </label>
-                    <button data-testid="restore-cuts" on:click=move |_| {
-                        if let Some(c) = selected() { edits.edit(|p| p.restore_cuts(c.id)); }
-                    }>"Put cuts back"</button>
-                </div>
-                <Show when=move || edits.cleanup.with(Option::is_some)>
-                    <p data-testid="clean-up-preview">
-                        {move || edits.cleanup.with(|c| c.as_ref().map(|spans| format!(
-                            "{} pause{} and filler{} ({}) will be cut.",
-                            spans.len(), if spans.len() == 1 { "" } else { "s" }, "s",
-                            fmt_secs(spans.iter().map(Span::duration).sum())
-                        )))}
-                        <button data-testid="apply-clean-up" on:click=move |_| edits.apply_cleanup()>"Apply"</button>
-                        <button on:click=move |_| edits.cleanup.set(None)>"Cancel"</button>
-                    </p>
-                </Show>
-                <div class="style">
-                    <label>"Captions "
-                        <select data-testid="template"
-                            prop:value=move || selected().map(|c| c.template)
-                            on:change=move |ev| {
-                            let id = event_target_value(&ev);
-                            if let Some(c) = selected() { edits.edit(|p| p.set_template(c.id, &id)); }
-                        }>
-                            {templates().into_iter().map(|t| {
-                                let id = t.id.clone();
-                                view! { <option value=t.id.clone() selected=move || selected().is_some_and(|c| c.template == id)>{t.name.clone()}</option> }
-                            }).collect::<Vec<_>>()}
-                            <option value="none" selected=move || selected().is_some_and(|c| c.template == "none")>"No captions"</option>
-                        </select>
-                    </label>
-                    <label>" Shape "
-                        <select data-testid="aspect"
-                            prop:value=move || selected().map(|c| c.reframe.aspect.label().to_string())
-                            on:change=move |ev| {
-                            let aspect = match event_target_value(&ev).as_str() {
-                                "1:1" => Aspect::Square1x1,
-                                "16:9" => Aspect::Landscape16x9,
-                                _ => Aspect::Portrait9x16,
-                            };
-                            if let Some(c) = selected() { edits.edit(|p| p.set_aspect(c.id, aspect)); }
-                        }>
-                            {[Aspect::Portrait9x16, Aspect::Square1x1, Aspect::Landscape16x9].into_iter().map(|a| view! {
-                                <option value=a.label() selected=move || selected().is_some_and(|c| c.reframe.aspect == a)>{a.label()}</option>
-                            }).collect::<Vec<_>>()}
-                        </select>
-                    </label>
-                    " Drag the picture to move it in the frame; each drag sets a pan keyframe at the playhead."
-                </div>
-                <StyleControls edits=edits />
-            </Show>
-            <Show when=move || edits.message.with(Option::is_some)>
-                <p class="error" data-testid="edit-message">{move || edits.message.get()}</p>
-            </Show>
-        </section>
-    }
-}
-
 /// Downloads the project as a JSON file.
 pub fn export_project(project: &Project) -> Result<(), String> {
     let json = serde_json::to_string_pretty(project).map_err(|e| e.to_string())?;
@@ -637,90 +425,4 @@ pub async fn import_project(file: web_sys::File) -> Result<Project, String> {
         .as_string()
         .unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| format!("This is not a Reelsmith project file: {e}"))
-}
-
-/// The look of the selected clip's captions on top of its template.
-#[component]
-fn StyleControls(edits: Edits) -> impl IntoView {
-    let current = move || {
-        edits.selected_clip().map(|c| {
-            let base = template(&c.template);
-            (c.id, c.style.clone(), c.style.apply(&base))
-        })
-    };
-    let change = move |f: Box<dyn Fn(&mut StyleOverrides)>| {
-        if let Some((id, mut style, _)) = current() {
-            f(&mut style);
-            edits.edit(|p| p.set_style(id, style));
-        }
-    };
-    let note = Memo::new(move |_| {
-        edits
-            .selected_clip()
-            .and_then(|c| Some((c.caption_style()?, c.reframe.aspect)))
-            .and_then(|(style, aspect)| caption_warning(&style, aspect))
-    });
-    let number = move |ev: &leptos::ev::Event| event_target_value(ev).parse::<f64>().ok();
-    let checked = move |ev: &leptos::ev::Event| {
-        ev.target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .is_some_and(|i| i.checked())
-    };
-    view! {
-        <div class="style" data-testid="style-controls">
-            <label>"Font "
-                <select data-testid="style-font"
-                    prop:value=move || current().map(|(_, _, s)| s.font.family.to_string())
-                    on:change=move |ev| {
-                    let family = event_target_value(&ev);
-                    change(Box::new(move |s| s.font_family = Some(family.clone())));
-                }>
-                    {FONTS.into_iter().map(|f| view! {
-                        <option value=f selected=move || current().is_some_and(|(_, _, s)| s.font.family == f)>{f}</option>
-                    }).collect::<Vec<_>>()}
-                </select>
-            </label>
-            <label>" Size "
-                <input type="range" data-testid="style-size" min="0.5" max="2" step="0.05"
-                    prop:value=move || current().map(|(_, o, _)| o.size_scale.unwrap_or(1.0).to_string())
-                    on:change=move |ev| { let v = number(&ev); change(Box::new(move |s| s.size_scale = v)); } />
-            </label>
-            <label>" Position "
-                <input type="range" data-testid="style-position" min="0.1" max="0.9" step="0.01"
-                    prop:value=move || current().map(|(_, _, s)| s.position_y.to_string())
-                    on:change=move |ev| { let v = number(&ev); change(Box::new(move |s| s.position_y = v)); } />
-            </label>
-            <label>" Text "
-                <input type="color" data-testid="style-text"
-                    prop:value=move || current().map(|(_, _, s)| s.text.hex())
-                    on:change=move |ev| { let c = Rgba::from_hex(&event_target_value(&ev)); change(Box::new(move |s| s.text = c)); } />
-            </label>
-            <label>" Highlight "
-                <input type="color" data-testid="style-highlight"
-                    prop:value=move || current().map(|(_, _, s)| s.highlight.unwrap_or(Rgba(255, 214, 0, 255)).hex())
-                    on:change=move |ev| { let c = Rgba::from_hex(&event_target_value(&ev)); change(Box::new(move |s| s.highlight = c)); } />
-            </label>
-            <label>" Outline "
-                <input type="range" data-testid="style-outline" min="0" max="16" step="1"
-                    prop:value=move || current().map(|(_, _, s)| s.outline_px.to_string())
-                    on:change=move |ev| { let v = number(&ev); change(Box::new(move |s| s.outline_px = v)); } />
-            </label>
-            <label>" UPPERCASE "
-                <input type="checkbox" data-testid="style-uppercase"
-                    prop:checked=move || current().is_some_and(|(_, _, s)| s.uppercase)
-                    on:change=move |ev| { let v = checked(&ev); change(Box::new(move |s| s.uppercase = Some(v))); } />
-            </label>
-            <label>" Emoji "
-                <input type="checkbox" data-testid="style-emoji"
-                    prop:checked=move || current().is_some_and(|(_, _, s)| s.emoji)
-                    on:change=move |ev| { let v = checked(&ev); change(Box::new(move |s| s.emoji = Some(v))); } />
-            </label>
-            // One live region kept on the page, its text changed, so screen readers announce it.
-            <p role="status" class:warning=move || note.with(Option::is_some)>
-                <Show when=move || note.with(Option::is_some)>
-                    <span data-testid="caption-warning">{move || note.get()}</span>
-                </Show>
-            </p>
-        </div>
-    }
 }

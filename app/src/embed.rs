@@ -21,9 +21,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::blob_source::js_error_text;
+use crate::editor::Editor;
 use crate::publish::Exported;
 use crate::transcriber::Phase;
-use crate::Editor;
 
 /// How the editor runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,7 +442,7 @@ fn report(
 }
 
 /// `crossOriginIsolated` (web-sys has no binding).
-fn cross_origin_isolated() -> bool {
+pub fn cross_origin_isolated() -> bool {
     js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
         .ok()
         .and_then(|v| v.as_bool())

@@ -1,7 +1,8 @@
 //! Turns a picked file into pictures: demux with `reelsmith-core`, decode with WebCodecs'
 //! `VideoDecoder` (through `web-codecs`, whose frames close themselves when dropped), and
 //! draw on a canvas. Seeking decodes from the keyframe before the requested time; playback
-//! streams GOP after GOP through one decoder, keeping only a few frames in flight.
+//! streams GOP after GOP through one decoder, keeping only a few frames in flight, each shown
+//! when the clock (the sound heard, `speaker.rs`) reaches it.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -10,12 +11,14 @@ use std::rc::Rc;
 use futures::FutureExt;
 use gloo_timers::future::TimeoutFuture;
 use reelsmith_core::media::{Gop, MediaInfo, VideoCodec};
+use reelsmith_core::playback::{pace, Pace};
 use reelsmith_core::Demuxer;
 use web_codecs::{
     Dimensions, EncodedFrame, VideoDecoded, VideoDecoder, VideoDecoderConfig, VideoFrame,
 };
 
 use crate::blob_source::BlobSource;
+use crate::speaker::Clock;
 
 /// Encoded frames waiting in the decoder's queue (not yet taken by the codec).
 const DECODE_QUEUE: u32 = 3;
@@ -23,6 +26,8 @@ const DECODE_QUEUE: u32 = 3;
 const READY_FRAMES: usize = 4;
 /// How often playback looks whether the decoder takes more input.
 const TICK_MS: u32 = 8;
+/// How long the first picture waits for the sound to be decoded before it starts without.
+const SOUND_WAIT_MS: f64 = 300.0;
 
 pub struct Player {
     source: BlobSource,
@@ -152,20 +157,25 @@ impl Player {
         shown.ok_or_else(|| "The decoder returned no picture for this time.".to_string())
     }
 
-    /// Plays from `from_micros` until the end or until `generation` changes, calling `show`
-    /// with each frame at its time. Returns the time reached and how often it fell behind.
+    /// Plays from `from_micros` to the end, or to the last picture before `until_micros`, or
+    /// until `generation` moves on from `my_generation` (the one the caller started under), calling `show` with each picture when `clock` reaches it.
+    /// Returns the time reached and how it went.
     ///
     /// The decoder is fed whenever it has taken what it was given (`decodeQueueSize`) and few
     /// decoded pictures wait to be shown, so memory stays bounded and a decoder that holds
     /// pictures back (to reorder B-frames, or across an open GOP) is never starved. GOPs follow
-    /// one another by their keyframes, never by the end time of their last frame.
+    /// one another by their keyframes, never by the end time of their last frame. Every
+    /// picture is shown: one more than a frame late holds the clock (and with it the sound)
+    /// until the pictures catch up, so playback slows rather than skips or drifts.
     pub async fn play(
         &self,
         from_micros: i64,
+        until_micros: Option<i64>,
         generation: Rc<Cell<u64>>,
+        my_generation: u64,
+        clock: &mut dyn Clock,
         mut show: impl FnMut(ShownFrame),
     ) -> Result<Played, String> {
-        let my_generation = generation.get();
         let still_playing = || generation.get() == my_generation;
         let decode_error = |e: web_codecs::Error| format!("The video could not be decoded: {e}");
         let (decoder, mut decoded) = self.decoder()?;
@@ -176,13 +186,17 @@ impl Player {
         let mut ready: VecDeque<ShownFrame> = VecDeque::new();
         let mut flush = None;
         let mut flushed = false;
-        let frame_ms = frame_micros(self.info()) as f64 / 1000.0;
-        // The clock starts with the first picture shown (decoding up to the start point is not
-        // playback falling behind).
-        let mut clock_start_ms = None::<f64>;
-        let due_ms = |start_ms: f64, pts: i64| start_ms + (pts - from_micros) as f64 / 1000.0;
-        let mut late_frames = 0u32;
-        let mut reached = from_micros;
+        let frame = frame_micros(self.info());
+        // The clock starts with the first picture (decoding up to the start point is not
+        // playback falling behind), once the sound has something to play or has waited enough.
+        let mut started = false;
+        let mut first_ready_ms = None::<f64>;
+        let mut played = Played {
+            reached_micros: from_micros,
+            late_frames: 0,
+            holds: 0,
+            reached_until: false,
+        };
         while still_playing() {
             // Feed the decoder.
             while flush.is_none()
@@ -210,39 +224,56 @@ impl Player {
                 };
                 self.accept(&mut ready, frame, from_micros);
             }
-            // Show the next picture when it is due. A picture more than a frame late (the
-            // decoder fell behind) moves the clock on instead of being dropped: with no sound
-            // to keep time with, every frame is shown and playback slows rather than skips.
+            let mut wait_ms = TICK_MS;
             if let Some(front) = ready.front() {
-                let now = now_ms();
-                let start = *clock_start_ms
-                    .get_or_insert_with(|| now - (front.pts_micros - from_micros) as f64 / 1000.0);
-                let due = due_ms(start, front.pts_micros);
-                if due <= now + 1.0 {
-                    if now - due > frame_ms {
-                        clock_start_ms = Some(start + now - due);
-                        late_frames += 1;
+                if until_micros.is_some_and(|until| front.pts_micros >= until) {
+                    played.reached_until = true;
+                    break;
+                }
+                if !started {
+                    let waited = now_ms() - *first_ready_ms.get_or_insert_with(now_ms);
+                    if clock.ready() || waited >= SOUND_WAIT_MS {
+                        // From the start point: the sound before the first picture plays too.
+                        clock.start(from_micros.min(front.pts_micros));
+                        started = true;
                     }
-                    if !still_playing() {
-                        break; // stopped while decoding: show nothing more
+                }
+                let now = clock.now_micros();
+                match now.map(|now| pace(front.pts_micros, now, clock.held(), frame)) {
+                    None => {}
+                    Some(Pace::Wait { micros }) => {
+                        wait_ms = ((micros / 1000) as u32).clamp(1, TICK_MS);
                     }
-                    if let Some(shown) = ready.pop_front() {
-                        reached = shown.pts_micros;
-                        show(shown);
+                    Some(Pace::Release) => {
+                        clock.release();
+                        continue;
                     }
-                    continue;
+                    Some(due) => {
+                        if !still_playing() {
+                            break; // stopped while decoding: show nothing more
+                        }
+                        let late = now.unwrap_or(0) - front.pts_micros;
+                        if late > frame {
+                            played.late_frames += 1;
+                        }
+                        if due == Pace::ShowAndHold {
+                            played.holds += 1;
+                            clock.hold(front.pts_micros);
+                        }
+                        if let Some(shown) = ready.pop_front() {
+                            played.reached_micros = shown.pts_micros;
+                            show(shown);
+                        }
+                        // Back to the page between two pictures, so each is seen.
+                        TimeoutFuture::new(0).await;
+                        continue;
+                    }
                 }
             } else if flushed {
                 break; // flushed, and every picture shown: the end
             }
             // Wait for the next picture's time, a decoded picture, the end of the flush, or a
             // short tick (the decoder takes input without telling).
-            let wait_ms = match (ready.front(), clock_start_ms) {
-                (Some(f), Some(start)) => {
-                    ((due_ms(start, f.pts_micros) - now_ms()).max(1.0) as u32).min(TICK_MS)
-                }
-                _ => TICK_MS,
-            };
             let mut timer = TimeoutFuture::new(wait_ms).fuse();
             let mut frame_out = Box::pin(decoded.next().fuse());
             let woke = match flush.as_mut().filter(|_| !flushed) {
@@ -269,10 +300,10 @@ impl Player {
                 Woke::Tick => {}
             }
         }
-        Ok(Played {
-            reached_micros: reached,
-            late_frames,
-        })
+        if clock.held() {
+            clock.release();
+        }
+        Ok(played)
     }
 
     /// Queues a decoded picture to be shown, unless it lies before the start point (between
@@ -292,8 +323,12 @@ impl Player {
 pub struct Played {
     /// The last frame shown.
     pub reached_micros: i64,
-    /// Frames shown more than a frame late (the decoder fell behind; the clock moved on).
+    /// Frames shown more than a frame late (the decoder fell behind).
     pub late_frames: u32,
+    /// Times the clock (and the sound) was held for the pictures to catch up.
+    pub holds: u32,
+    /// It stopped at `until_micros`, not at the end or by the user.
+    pub reached_until: bool,
 }
 
 /// What ended a wait during playback.
@@ -303,7 +338,7 @@ enum Woke {
     Tick,
 }
 
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map(|p| p.now())

@@ -8,12 +8,13 @@
 use leptos::prelude::*;
 use reelsmith_core::captions::{layout, page_at};
 use reelsmith_core::edit::{Clip, Crop, PanKey, Project};
+use reelsmith_core::export::{output_dimensions, OutputSize};
 use reelsmith_core::guides::safe_area;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, VideoFrame};
 
 use crate::blob_source::js_error_text;
-use crate::caption_draw::{draw_page, CanvasMeasure};
+use crate::caption_draw::{draw_page_transformed, CanvasMeasure};
 use crate::editing::Edits;
 use crate::export::panel::clip_words;
 
@@ -312,7 +313,9 @@ fn dim_outside(
     ctx.stroke_rect(area.x, area.y, area.width, area.height);
 }
 
-/// The clip's captions at `t` inside `area`, as the export lays them out.
+/// The clip's captions at `t` inside `area`, as the export lays them out: at the 1080p
+/// output's size (font sizes are whole pixels, so a layout at the canvas's own width could
+/// break lines elsewhere), then scaled into `area`.
 fn draw_captions(
     ctx: &CanvasRenderingContext2d,
     project: &Project,
@@ -325,9 +328,22 @@ fn draw_captions(
     };
     // The words the export captions, chosen by the same function.
     let words = clip_words(&project.words(), clip);
-    let pages = layout(&words, &style, area.width, &CanvasMeasure(ctx));
+    let (width, height) = output_dimensions(clip.reframe.aspect, OutputSize::Full);
+    let (width, height) = (f64::from(width), f64::from(height));
+    let pages = layout(&words, &style, width, &CanvasMeasure(ctx));
     if let Some(page) = page_at(&pages, t) {
-        draw_page(ctx, page, &style, t, area);
+        ctx.save();
+        let _ = ctx.translate(area.x, area.y);
+        let scale = area.width / width;
+        let _ = ctx.scale(scale, area.height / height);
+        let output = Crop {
+            x: 0.0,
+            y: 0.0,
+            width,
+            height,
+        };
+        draw_page_transformed(ctx, page, &style, t, output, scale);
+        ctx.restore();
     }
 }
 

@@ -27,10 +27,8 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::blob_source::js_error_text;
 use crate::editing::Edits;
+use crate::editor::{use_editor_handle, EditorHandle};
 use crate::project_store::{self, Contents, Done, Later, Op, Writer};
-
-/// Opens a picked file in the editor (its own path: a failed open changes nothing).
-pub type OpenFn = StoredValue<Box<dyn Fn(web_sys::File)>, LocalStorage>;
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -478,7 +476,7 @@ pub async fn fingerprint(file: &web_sys::File) -> Result<String, String> {
 
 /// Checks a picked file against a listed project's video; when it is the same, the editor
 /// opens it and continues that project. Otherwise nothing changes and the panel says why.
-async fn reopen(edits: Edits, id: String, file: web_sys::File, open: OpenFn) {
+async fn reopen(edits: Edits, id: String, file: web_sys::File, open: EditorHandle) {
     let library = edits.library;
     let Some(entry) = library.index.with_untracked(|i| i.get(&id).cloned()) else {
         return;
@@ -496,7 +494,7 @@ async fn reopen(edits: Edits, id: String, file: web_sys::File, open: OpenFn) {
         Ok(project) => {
             library.message.set(None);
             edits.restorable.set(Some((Some(id), project)));
-            open.with_value(|open| open(file));
+            open.with_value(|editor| editor.open(file));
         }
         Err(e) => library.message.set(Some(e)),
     }
@@ -504,7 +502,9 @@ async fn reopen(edits: Edits, id: String, file: web_sys::File, open: OpenFn) {
 
 /// The list of projects, newest change first.
 #[component]
-pub fn ProjectsPanel(edits: Edits, open: OpenFn) -> impl IntoView {
+pub fn ProjectsPanel() -> impl IntoView {
+    let open = use_editor_handle();
+    let edits = open.with_value(|e| e.edits);
     let library = edits.library;
     // Relative times ("5 minutes ago") move on by themselves.
     let tick = RwSignal::new(0u32);
@@ -544,7 +544,7 @@ pub fn ProjectsPanel(edits: Edits, open: OpenFn) -> impl IntoView {
 }
 
 #[component]
-fn ProjectItem(edits: Edits, id: String, open: OpenFn, tick: RwSignal<u32>) -> impl IntoView {
+fn ProjectItem(edits: Edits, id: String, open: EditorHandle, tick: RwSignal<u32>) -> impl IntoView {
     let library = edits.library;
     let id = StoredValue::new(id);
     let entry = move || {

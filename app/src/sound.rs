@@ -10,7 +10,7 @@ use futures::SinkExt;
 use reelsmith_core::chunk::{AudioWindow, Chunker};
 use reelsmith_core::demux::read_samples;
 use reelsmith_core::media::{AudioTrack, Sample};
-use reelsmith_core::resample::{Resampler, WHISPER_SAMPLE_RATE_HZ};
+use reelsmith_core::resample::{add_plane_le, scale_mean, Resampler, WHISPER_SAMPLE_RATE_HZ};
 use web_codecs::{AudioData, AudioDecoderConfig, EncodedFrame};
 
 use crate::player::Player;
@@ -90,6 +90,8 @@ struct Pipeline {
 
 /// Loudness is measured over 100 ms at 16 kHz.
 pub const LOUDNESS_STEP: usize = 1_600;
+/// The same step in seconds.
+pub const LOUDNESS_STEP_SECS: f64 = LOUDNESS_STEP as f64 / WHISPER_SAMPLE_RATE_HZ as f64;
 
 impl Pipeline {
     fn measure(&mut self) {
@@ -126,12 +128,9 @@ impl Pipeline {
                         crate::blob_source::js_error_text(&e)
                     ))
                 })?;
-            for (m, s) in self.mono.iter_mut().zip(self.channel.chunks_exact(4)) {
-                *m += f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-            }
+            add_plane_le(&mut self.mono, &self.channel);
         }
-        let scale = 1.0 / channels as f32;
-        self.mono.iter_mut().for_each(|m| *m *= scale);
+        scale_mean(&mut self.mono, channels);
         // Encoder priming before the video's start (negative times after the edit list).
         let start_micros = data.timestamp().as_micros() as i64 + self.base_micros;
         let skip = if start_micros < 0 {

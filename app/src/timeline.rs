@@ -12,8 +12,9 @@ use reelsmith_core::media::{clock, secs_from_micros};
 use reelsmith_core::timeline::{drag_edge, step_edge, Edge, TimeView};
 use wasm_bindgen::JsCast;
 
-use crate::editing::{Edits, SeekFn};
-use crate::sound::LOUDNESS_STEP;
+use crate::editing::Edits;
+use crate::editor::{use_editor, use_editor_handle};
+use crate::sound::LOUDNESS_STEP_SECS;
 
 /// Thumbnails along the timeline.
 pub const THUMBNAILS: usize = 10;
@@ -26,15 +27,17 @@ const ZOOM_STEP: f64 = 2.0;
 /// The timeline. `seek` shows the frame at a time in µs; `thumbs` is the full strip of
 /// thumbnails the editor draws (kept off screen), bumping `thumbs_drawn` as it does.
 #[component]
-pub fn Timeline(
-    edits: Edits,
-    loudness: RwSignal<Vec<f32>>,
-    time_micros: RwSignal<i64>,
-    duration_micros: Signal<i64>,
-    thumbs: NodeRef<leptos::html::Canvas>,
-    thumbs_drawn: RwSignal<u64>,
-    seek: SeekFn,
-) -> impl IntoView {
+pub fn Timeline() -> impl IntoView {
+    let seek = use_editor_handle();
+    let editor = use_editor();
+    let (edits, loudness, time_micros) = (
+        editor.edits,
+        editor.transcription.loudness,
+        editor.time_micros,
+    );
+    let (thumbs, thumbs_drawn, info) = (editor.thumbs, editor.thumbs_drawn, editor.info);
+    let duration_micros =
+        Signal::derive(move || info.with(|i| i.as_ref().map_or(0, |i| i.duration_micros)));
     let waveform = NodeRef::<leptos::html::Canvas>::new();
     let film = NodeRef::<leptos::html::Canvas>::new();
     let strip = NodeRef::<leptos::html::Div>::new();
@@ -114,12 +117,12 @@ pub fn Timeline(
     // A press on the strip seeks there, and so does dragging with the button held.
     let seek_to = move |ev: &leptos::ev::PointerEvent| {
         if let Some(t) = secs_at(ev.client_x()).map(|t| t.clamp(0.0, duration())) {
-            seek.with_value(|seek| seek((t * 1e6).round() as i64));
+            seek.with_value(|e| e.seek((t * 1e6).round() as i64));
         }
     };
     let on_seek_input = move |ev: leptos::ev::Event| {
         if let Ok(value) = event_target_value(&ev).parse::<f64>() {
-            seek.with_value(|seek| seek(value as i64));
+            seek.with_value(|e| e.seek(value as i64));
         }
     };
     let zoom = move |factor: f64, anchor: Option<f64>| {
@@ -198,8 +201,8 @@ pub fn Timeline(
                     role="img" aria-label="Thumbnails along the video"></canvas>
                 <canvas node_ref=waveform class="waveform" data-testid="waveform" width="960" height="48"
                     role="img" aria-label="Loudness along the video, with the selected clip, its cuts and the pauses to remove"></canvas>
-                <EdgeHandle edge=Edge::In edits=edits view=view at_share=at_share secs_at=secs_at duration=duration seek=seek />
-                <EdgeHandle edge=Edge::Out edits=edits view=view at_share=at_share secs_at=secs_at duration=duration seek=seek />
+                <EdgeHandle edge=Edge::In edits=edits view=view at_share=at_share secs_at=secs_at duration=duration />
+                <EdgeHandle edge=Edge::Out edits=edits view=view at_share=at_share secs_at=secs_at duration=duration />
                 <div class="playhead" data-testid="playhead" class:hidden=move || !playhead_shown() style:left=playhead_left></div>
             </div>
         </section>
@@ -217,7 +220,6 @@ fn EdgeHandle(
     at_share: impl Fn(f64) -> String + Copy + Send + Sync + 'static,
     secs_at: impl Fn(f64) -> Option<f64> + Copy + Send + Sync + 'static,
     duration: impl Fn() -> f64 + Copy + Send + Sync + 'static,
-    seek: SeekFn,
 ) -> impl IntoView {
     let edge_of = move |c: reelsmith_core::edit::Clip| match edge {
         Edge::In => c.span.start_secs,
@@ -229,7 +231,8 @@ fn EdgeHandle(
     // The pointer dragging this edge, if one is, and how far (s) it grabbed from the edge:
     // the edge keeps that distance, so grabbing the handle does not move it.
     let dragging = StoredValue::new(None::<(i32, f64)>);
-    let show = move |t: f64| seek.with_value(|seek| seek((t * 1e6).round() as i64));
+    let seek = use_editor_handle();
+    let show = move |t: f64| seek.with_value(|e| e.seek((t * 1e6).round() as i64));
     // Moves the edge to `t` (snapped within `tolerance` seconds); inside a drag, no undo step.
     let move_to = move |t: f64, tolerance: f64, gesture: bool| {
         let Some(clip) = edits.selected_clip_untracked() else {
@@ -451,7 +454,7 @@ fn draw_waveform(
         band(span, 1.0);
     }
     let peak = loudness.iter().copied().fold(1e-6, f32::max);
-    let step = LOUDNESS_STEP as f64 / 16_000.0;
+    let step = LOUDNESS_STEP_SECS;
     let first = ((view.start_secs / step).floor().max(0.0)) as usize;
     let last = ((view.end_secs() / step).ceil() as usize + 1).min(loudness.len());
     ctx.set_fill_style_str("#9ab");

@@ -10,10 +10,10 @@ use reelsmith_core::transcript::{eta_secs, word_index_at};
 use wasm_bindgen::JsCast;
 
 use crate::editing::within;
-use crate::megabytes;
+use crate::editor::{use_editor, Editor};
+use crate::settings::megabytes;
 use crate::sound;
 use crate::transcriber::Phase;
-use crate::Editor;
 
 /// What the transcript panel says about where transcription stands.
 pub fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String {
@@ -50,7 +50,8 @@ pub fn phase_text(phase: &Phase, done: f64, total: f64, elapsed: f64) -> String 
 }
 
 #[component]
-pub(crate) fn TranscriptPanel(editor: Editor) -> impl IntoView {
+pub(crate) fn TranscriptPanel() -> impl IntoView {
+    let editor = use_editor();
     let state = editor.transcription;
     let time = editor.time_micros;
     let edits = editor.edits;

@@ -1,8 +1,11 @@
 //! The app's side of the Web Worker: starts it (trunk builds `worker/` with a loader shim) and
 //! talks to it with the protocol enums from `reelsmith-core`, as JS objects via
-//! serde-wasm-bindgen.
+//! serde-wasm-bindgen. `start_status_worker` is the footer's check that a worker starts and
+//! answers.
 
-use reelsmith_core::protocol::{Request, RequestBody, Response, PROTOCOL_VERSION};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reelsmith_core::protocol::{Request, RequestBody, Response, ResponseBody, PROTOCOL_VERSION};
 use wasm_bindgen::prelude::*;
 
 use crate::blob_source::js_error_text;
@@ -67,4 +70,53 @@ impl Drop for WorkerClient {
     fn drop(&mut self) {
         self.worker.terminate();
     }
+}
+
+const HELLO_ATTEMPTS: u64 = 100;
+const HELLO_INTERVAL_MS: u32 = 100;
+
+/// Starts a worker, says in `status` whether it answered hello, and then lets it go (the
+/// worker ends when the asking task drops it).
+/// The status worker only answers hello (it shows the worker builds and runs); it is
+/// terminated once it has, so its wasm does not stay in memory beside the page.
+pub fn start_status_worker(status: RwSignal<String>) {
+    let client = WorkerClient::start(
+        move |response| match response.body {
+            Ok(ResponseBody::Ready {
+                worker_version,
+                cross_origin_isolated,
+            }) => status.set(format!(
+                "ready (v{worker_version}{})",
+                if cross_origin_isolated {
+                    ", isolated"
+                } else {
+                    ""
+                }
+            )),
+            Ok(_) => {} // this worker only answers hello
+            Err(message) => status.set(format!("error: {message}")),
+        },
+        move |message| status.set(format!("failed: {message}")),
+    );
+    let client = match client {
+        Ok(client) => client,
+        Err(message) => {
+            status.set(format!("failed: {message}"));
+            return;
+        }
+    };
+    // A message sent before the worker's wasm has started is lost: ask until it answers.
+    spawn_local(async move {
+        for attempt in 1..=HELLO_ATTEMPTS {
+            if status.with_untracked(|s| !s.starts_with("starting")) {
+                return;
+            }
+            if let Err(message) = client.send(attempt, RequestBody::Hello) {
+                status.set(format!("failed: {message}"));
+                return;
+            }
+            gloo_timers::future::TimeoutFuture::new(HELLO_INTERVAL_MS).await;
+        }
+        status.set("failed: the worker did not start".to_string());
+    });
 }

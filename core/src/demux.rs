@@ -119,6 +119,120 @@ impl Demuxer {
     }
 }
 
+/// Audio packets read in order from a point in time, a batch at a time (playback's sound).
+/// MP4 slices its sample table; WebM reads cluster after cluster from the seek point before
+/// the start, so a long file is not read whole to play a few seconds of it.
+#[derive(Debug, Clone)]
+pub struct AudioCursor {
+    /// Where playback starts; `i64::MIN` once the packets reached lie past it.
+    from_micros: i64,
+    next: AudioNext,
+    /// WebM: the last packet of a cluster that ends before the start.
+    before: Option<Sample>,
+}
+
+#[derive(Debug, Clone)]
+enum AudioNext {
+    /// The index of the next MP4 sample.
+    Mp4(usize),
+    /// The offset of the next WebM cluster.
+    WebM(Option<u64>),
+    End,
+}
+
+/// Packets per batch from an MP4 sample table.
+const AUDIO_BATCH: usize = 64;
+
+impl Demuxer {
+    /// A cursor whose first packet is the one before the packet playing at `from_micros` (a
+    /// decoder's output for the first packet it is given is not to be trusted), or the first;
+    /// nothing when the sound track ends before `from_micros`.
+    pub fn audio_from(&self, from_micros: i64) -> AudioCursor {
+        let next = match self {
+            _ if self.info().audio.is_none() => AudioNext::End,
+            Demuxer::Mp4(d) => {
+                let playing = d
+                    .audio_samples
+                    .partition_point(|s| s.pts_micros + s.duration_micros <= from_micros);
+                if playing == d.audio_samples.len() {
+                    AudioNext::End // nothing plays from there
+                } else {
+                    AudioNext::Mp4(playing.saturating_sub(1))
+                }
+            }
+            Demuxer::WebM(d) => {
+                let point = d
+                    .seek_points
+                    .iter()
+                    .rposition(|p| p.time_micros < from_micros)
+                    .map_or(d.first_cluster, |i| d.seek_points[i].offset);
+                AudioNext::WebM(Some(point))
+            }
+        };
+        AudioCursor {
+            from_micros,
+            next,
+            before: None,
+        }
+    }
+}
+
+impl AudioCursor {
+    /// The next packets with their bytes, in order; empty at the end of the track.
+    pub async fn next_batch<S: ByteSource + ?Sized>(
+        &mut self,
+        demuxer: &Demuxer,
+        src: &S,
+    ) -> Result<Vec<EncodedFrame>, MediaError> {
+        let samples = match (&mut self.next, demuxer) {
+            (AudioNext::Mp4(i), Demuxer::Mp4(d)) => {
+                let end = (*i + AUDIO_BATCH).min(d.audio_samples.len());
+                let batch = d.audio_samples[*i..end].to_vec();
+                *i = end;
+                batch
+            }
+            (AudioNext::WebM(next), Demuxer::WebM(d)) => loop {
+                let Some(at) = *next else {
+                    break vec![];
+                };
+                let cluster = d.read_cluster(src, at).await?;
+                *next = d.cluster_after(src, at, &cluster).await?;
+                let mut audio = cluster.audio;
+                if self.from_micros != i64::MIN {
+                    // Until the start is reached, keep only the packet before it.
+                    let playing = audio
+                        .iter()
+                        .position(|s| s.pts_micros + s.duration_micros > self.from_micros);
+                    match playing {
+                        Some(p) => {
+                            audio.drain(..p.saturating_sub(1));
+                            if p == 0 {
+                                audio.splice(0..0, self.before.take());
+                            }
+                            self.from_micros = i64::MIN;
+                        }
+                        None => {
+                            if let Some(last) = audio.pop() {
+                                self.before = Some(last);
+                            }
+                            audio.clear();
+                        }
+                    }
+                }
+                if !audio.is_empty() {
+                    break audio;
+                }
+            },
+            _ => vec![],
+        };
+        if samples.is_empty() {
+            self.next = AudioNext::End;
+            return Ok(vec![]);
+        }
+        read_samples(src, &samples).await
+    }
+}
+
 /// The GOP around `at_micros` in a decode-ordered sample list.
 /// The GOP's samples in decode order, and the time of the keyframe that starts the next one
 /// (`None` for the last GOP).

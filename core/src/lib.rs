@@ -16,6 +16,7 @@ pub mod media;
 pub mod mp4;
 pub mod mux;
 pub mod pixels;
+pub mod playback;
 pub mod projects;
 pub mod protocol;
 pub mod publish_api;

@@ -28,6 +28,30 @@ pub fn downmix_to_mono(interleaved: &[f32], channels: usize) -> Vec<f32> {
     mono
 }
 
+/// Adds one channel, as little-endian `f32` bytes (WebCodecs' `f32-planar` copies), to `mono`
+/// sample by sample; after every channel is added, [`scale_mean`] makes the mean of them.
+pub fn add_plane_le(mono: &mut [f32], plane: &[u8]) {
+    for (m, s) in mono.iter_mut().zip(plane.chunks_exact(4)) {
+        *m += f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    }
+}
+
+/// Little-endian `f32` bytes as samples, into `out` (replacing what it held).
+pub fn plane_from_le(plane: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        plane
+            .chunks_exact(4)
+            .map(|s| f32::from_le_bytes([s[0], s[1], s[2], s[3]])),
+    );
+}
+
+/// Divides sums of `channels` channels into their mean.
+pub fn scale_mean(mono: &mut [f32], channels: usize) {
+    let scale = 1.0 / channels.max(1) as f32;
+    mono.iter_mut().for_each(|m| *m *= scale);
+}
+
 pub fn downmix_into(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) {
     match channels {
         0 => {}
@@ -571,6 +595,34 @@ mod tests {
             Resampler::new(48_000, 10_000_000).unwrap_err(),
             ResampleError::UnsupportedSampleRate(10_000_000)
         );
+    }
+
+    #[test]
+    #[cfg(not(target_arch = "wasm32"))] // proptest is a native-only dependency
+    fn planes_added_and_scaled_are_the_interleaved_downmix() {
+        proptest::proptest!(|(channels in 1usize..7, frames in 0usize..200, seed in 0u32..1000)| {
+            let interleaved: Vec<f32> = (0..channels * frames)
+                .map(|i| ((i as f32 + seed as f32) * 0.37).sin())
+                .collect();
+            let mut mono = vec![0.0; frames];
+            for c in 0..channels {
+                let plane: Vec<u8> = interleaved
+                    .iter()
+                    .skip(c)
+                    .step_by(channels)
+                    .flat_map(|s| s.to_le_bytes())
+                    .collect();
+                let mut samples = Vec::new();
+                plane_from_le(&plane, &mut samples);
+                proptest::prop_assert_eq!(samples.len(), frames);
+                add_plane_le(&mut mono, &plane);
+            }
+            scale_mean(&mut mono, channels);
+            let expected = downmix_to_mono(&interleaved, channels);
+            for (a, b) in mono.iter().zip(&expected) {
+                proptest::prop_assert!((a - b).abs() < 1e-5);
+            }
+        });
     }
 
     #[test]

@@ -447,3 +447,86 @@ fn webm_as_browsers_record_it() {
         .max();
     assert_eq!(gop.frame_at(1_500_000).map(|f| f.pts_micros), expected);
 }
+
+/// Every packet an audio cursor hands out from `from_micros`, in order.
+fn audio_from(name: &str, from_micros: i64) -> Vec<i64> {
+    let src = FileSource::open(fixture(name)).unwrap();
+    let demuxer = block_on(Demuxer::open(&src)).unwrap();
+    let mut cursor = demuxer.audio_from(from_micros);
+    let mut pts = vec![];
+    loop {
+        let batch = block_on(cursor.next_batch(&demuxer, &src)).unwrap();
+        if batch.is_empty() {
+            return pts;
+        }
+        assert!(batch.iter().all(|f| !f.data.is_empty()));
+        pts.extend(batch.iter().map(|f| f.pts_micros));
+    }
+}
+
+#[test]
+fn audio_cursor_starts_one_packet_before_the_start_and_reads_on_to_the_end() {
+    for name in [
+        "h264_aac_16x9.mp4",
+        "h264_aac.mov",
+        "vp9_opus.webm",
+        "speech.webm",
+        "long_gop_1080p.mp4",
+    ] {
+        let src = FileSource::open(fixture(name)).unwrap();
+        let demuxer = block_on(Demuxer::open(&src)).unwrap();
+        let (_, audio) = block_on(demuxer.all_samples(&src)).unwrap();
+        let duration = demuxer.info().duration_micros;
+        for from in [
+            0,
+            1_234_567,
+            duration / 2,
+            duration - 50_000,
+            duration + 1_000_000,
+        ] {
+            let playing = audio
+                .iter()
+                .position(|s| s.pts_micros + s.duration_micros > from)
+                .unwrap_or(audio.len());
+            // Nothing plays past the end of the track.
+            let first = if playing == audio.len() {
+                playing
+            } else {
+                playing.saturating_sub(1)
+            };
+            let expected: Vec<i64> = audio[first..].iter().map(|s| s.pts_micros).collect();
+            assert_eq!(audio_from(name, from), expected, "{name} from {from} µs");
+        }
+    }
+    assert!(audio_from("no_audio.mp4", 0).is_empty());
+}
+
+#[test]
+fn audio_cursor_on_webm_reads_from_the_seek_point_not_the_whole_file() {
+    let name = "speech.webm";
+    let len = std::fs::metadata(fixture(name)).unwrap().len();
+    let src = CountingSource::new(FileSource::open(fixture(name)).unwrap());
+    let demuxer = block_on(Demuxer::open(&src)).unwrap();
+    let opened = src.bytes_read();
+    // The last 1.5 s of 6.6.
+    let near_end = demuxer.info().duration_micros - 1_500_000;
+    let mut cursor = demuxer.audio_from(near_end);
+    let first = block_on(cursor.next_batch(&demuxer, &src)).unwrap();
+    assert!(first[0].pts_micros <= near_end && first[0].pts_micros > near_end - 100_000);
+    let read = src.bytes_read() - opened;
+    let Demuxer::WebM(webm) = &demuxer else {
+        panic!("not read as WebM")
+    };
+    let point = webm
+        .seek_points
+        .iter()
+        .rfind(|p| p.time_micros < near_end)
+        .unwrap();
+    assert!(point.offset > len / 3, "a seek point well into the file");
+    assert!(
+        read <= len - point.offset,
+        "read {read} bytes; from the seek point at {} to the end is {}",
+        point.offset,
+        len - point.offset
+    );
+}

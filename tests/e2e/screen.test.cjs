@@ -52,8 +52,34 @@ test('at 1440×900 the preview, transcript, timeline and properties are on one s
   const { page, errors } = await openEditor({ width: 1440, height: 900 });
   await page.getByTestId('file-input').setInputFiles(fixture('speech_long.mp4'));
   await waitTranscribed(page);
+  // Until a clip is picked there is no clip to play or frame: those controls are not shown.
+  for (const id of ['play-clip', 'whole-frame', 'safe-zones']) {
+    assert.equal(await page.getByTestId(id).isVisible(), false, `${id} hidden without a clip`);
+  }
+  // Each suggestion shows its first frame: the bar code drawn in it is that frame's number.
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=suggestion-still]')]
+    .every((c) => c.dataset.pts !== undefined), null, { timeout: 30000 });
+  const stills = await page.getByTestId('suggestion').evaluateAll((cards) => cards.map((card) => {
+    const c = card.querySelector('canvas');
+    const ctx = c.getContext('2d');
+    let index = 0;
+    for (let bit = 0; bit < 8; bit++) {
+      const px = ctx.getImageData(Math.floor(((2 * bit + 1) * c.width) / 16), Math.floor(c.height / 16), 1, 1).data;
+      if (px[0] > 128) index |= 1 << bit;
+    }
+    return { start: Number(card.dataset.start), pts: Number(c.dataset.pts), index };
+  }));
+  assert.ok(stills.length > 0);
+  for (const s of stills) {
+    const frame = 100_000; // speech_long.mp4 is 10 fps
+    assert.ok(s.pts <= s.start * 1e6 + 5_000 && s.pts > s.start * 1e6 - frame - 5_000, `still at ${s.pts} for a start at ${s.start} s`);
+    assert.equal(s.index, Math.round(s.pts / frame) % 256, 'the picture is that frame');
+  }
   await page.getByTestId('use-suggestion').first().click();
   await page.getByTestId('clip').first().waitFor();
+  for (const id of ['play-clip', 'whole-frame', 'safe-zones']) {
+    assert.equal(await page.getByTestId(id).isVisible(), true, `${id} shown with a clip`);
+  }
   await page.screenshot({ path: path.join(SHOTS, 'editor-1440x900.png') });
   const page_ = await page.evaluate(() => ({
     scrollHeight: document.documentElement.scrollHeight,
@@ -93,9 +119,11 @@ test('at 1440×900 the preview, transcript, timeline and properties are on one s
     .map((el) => (el.getAttribute('aria-label') || el.textContent).trim()));
   const repeated = names.filter((n, i) => names.indexOf(n) !== i);
   assert.deepEqual(repeated, [], `controls sharing a name: ${repeated.join(', ')}`);
-  // The panels scroll inside themselves: the transcript column holds more than it shows.
-  const side = await page.locator('.side').evaluate((el) => ({ overflow: getComputedStyle(el).overflowY }));
-  assert.equal(side.overflow, 'auto');
+  // The panels scroll inside themselves: the transcript and the suggestions each on its own.
+  for (const panel of ['.side .transcript-panel', '.side .suggestions', '.props']) {
+    const overflow = await page.locator(panel).evaluate((el) => getComputedStyle(el).overflowY);
+    assert.equal(overflow, 'auto', `${panel} scrolls`);
+  }
   assert.deepEqual(errors, []);
   await page.close();
 });

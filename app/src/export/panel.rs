@@ -3,24 +3,21 @@
 //! clip's SRT/VTT), and the client that runs the export worker. Cancel terminates the worker
 //! at once; its scratch file is removed by the next export.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use reelsmith_core::edit::Clip;
 use reelsmith_core::export::{
     choose_format, file_stem, output_fps, subtitles, FormatChoice, OutputFormat, OutputSize,
     Timeline,
 };
-use reelsmith_core::media::{secs_from_micros, MediaInfo};
+use reelsmith_core::media::secs_from_micros;
 use reelsmith_core::subtitles::{to_srt, to_vtt};
 use reelsmith_core::transcript::Word;
 use wasm_bindgen::prelude::*;
 
 use super::{job_message, ExportEvent, ExportJob, EXPORT_WORKER_URL};
 use crate::blob_source::js_error_text;
-use crate::editing::{is_cut, Edits};
-use crate::player::Player;
+use crate::editing::is_cut;
+use crate::editor::use_editor_handle;
 use crate::publish::Exported;
 
 /// Where an export stands, as the panel shows it.
@@ -110,15 +107,13 @@ fn progress_text(frames_done: usize, frames_total: usize, fps: f64) -> String {
 
 #[component]
 pub fn ExportPanel(
-    edits: Edits,
-    info: RwSignal<Option<MediaInfo>>,
-    /// The open video (its file is what is exported).
-    player: StoredValue<Rc<RefCell<Option<Rc<Player>>>>, LocalStorage>,
     /// The finished file, for the Publish dialog.
     exported: RwSignal<Option<Exported>, LocalStorage>,
     /// Set to the message each time an export fails (the embedding partner hears).
     failed: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let editor = use_editor_handle();
+    let (edits, info) = editor.with_value(|e| (e.edits, e.info));
     let state = RwSignal::new(ExportState::Idle);
     let wanted = RwSignal::new(None::<OutputFormat>);
     let size = RwSignal::new(OutputSize::Full);
@@ -145,7 +140,12 @@ pub fn ExportPanel(
         let Some(clip) = edits.selected_clip_untracked() else {
             return;
         };
-        let blob = player.with_value(|p| p.borrow().as_ref().map(|p| p.source().blob().clone()));
+        let blob = editor.with_value(|e| {
+            e.player
+                .borrow()
+                .as_ref()
+                .map(|p| p.source().blob().clone())
+        });
         let Some(blob) = blob else {
             state.set(ExportState::Failed("Open the video first.".into()));
             return;
