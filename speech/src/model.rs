@@ -4,8 +4,6 @@
 //! self-attention cache and returns the next token's logits, the grown cache and the alignment
 //! heads' cross-attention (for word timing). Pure Rust: the same code runs natively and in wasm.
 
-use std::io::Read;
-
 use serde::Deserialize;
 use tract_onnx::prelude::*;
 
@@ -47,8 +45,8 @@ impl ModelConfig {
 
 /// The encoder's output for one window: what every decoder step attends to.
 pub struct CrossAttention {
-    cross_k: TValue,
-    cross_v: TValue,
+    /// Each decoder layer's keys [H, Dh, T] and values [H, T, Dh], in the decoder's input order.
+    tensors: TVec<TValue>,
     /// (layers, heads, head dim) of the decoder.
     pub dims: (usize, usize, usize),
 }
@@ -108,12 +106,25 @@ impl Stopwatch {
     }
 }
 
-fn load_graph(reader: &mut dyn Read) -> Result<Arc<TypedRunnableModel>, ModelError> {
-    tract_onnx::onnx()
-        .model_for_read(reader)
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .map_err(|e| ModelError::Load(format!("{e:#}")))
+/// One of the two graphs, parsed and optimised. Loading them one at a time lets a caller drop
+/// each file's bytes before reading the next: wasm memory never shrinks, so the load's peak is
+/// what a worker keeps.
+pub struct Graph(Arc<TypedRunnableModel>);
+
+impl Graph {
+    /// Parses and optimises one ONNX graph, its int8 products kept int8 ([`crate::int8`]).
+    pub fn load(bytes: &[u8]) -> Result<Self, ModelError> {
+        crate::int8::model_for_bytes(bytes)
+            .and_then(|(m, _)| m.into_optimized())
+            .and_then(|m| {
+                m.into_runnable_with_options(&tract_onnx::tract_core::runtime::RunOptions {
+                    skip_order_opt_ram: true,
+                    ..Default::default()
+                })
+            })
+            .map(Graph)
+            .map_err(|e| ModelError::Load(format!("{e:#}")))
+    }
 }
 
 fn f32_values(t: &Tensor) -> Result<Vec<f32>, ModelError> {
@@ -127,11 +138,19 @@ fn f32_values(t: &Tensor) -> Result<Vec<f32>, ModelError> {
 impl WhisperModel {
     /// Loads and optimises both graphs from their ONNX bytes.
     pub fn load(encoder_onnx: &[u8], decoder_onnx: &[u8]) -> Result<Self, ModelError> {
-        Ok(Self {
-            encoder: load_graph(&mut std::io::Cursor::new(encoder_onnx))?,
-            decoder: load_graph(&mut std::io::Cursor::new(decoder_onnx))?,
+        Ok(Self::from_graphs(
+            Graph::load(encoder_onnx)?,
+            Graph::load(decoder_onnx)?,
+        ))
+    }
+
+    /// The model from graphs loaded one at a time.
+    pub fn from_graphs(encoder: Graph, decoder: Graph) -> Self {
+        Self {
+            encoder: encoder.0,
+            decoder: decoder.0,
             stats: Default::default(),
-        })
+        }
     }
 
     /// Work done since loading.
@@ -149,29 +168,23 @@ impl WhisperModel {
     pub fn encode(&self, mel: &[f32]) -> Result<CrossAttention, ModelError> {
         let input = Tensor::from_shape(&[1, N_MELS, N_FRAMES], mel).map_err(run_err)?;
         let watch = Stopwatch::start();
-        let mut out = self.encoder.run(tvec!(input.into())).map_err(run_err)?;
+        let out = self.encoder.run(tvec!(input.into())).map_err(run_err)?;
         self.record(|s| {
             s.encoder_calls += 1;
             s.encoder_secs += watch.secs();
         });
-        if out.len() != 2 {
+        if out.is_empty() || out.len() % 2 != 0 {
             return Err(ModelError::Run(format!(
-                "the encoder gave {} outputs, not 2",
+                "the encoder gave {} outputs, not a key and a value per decoder layer",
                 out.len()
             )));
         }
-        let cross_v = out.remove(1);
-        let cross_k = out.remove(0);
-        let shape = cross_k.shape();
-        if shape.len() != 4 {
-            return Err(ModelError::Run(format!("cross_k has shape {shape:?}")));
+        let shape = out[0].shape();
+        if shape.len() != 3 {
+            return Err(ModelError::Run(format!("cross_k_0 has shape {shape:?}")));
         }
-        let dims = (shape[0], shape[1], shape[2]);
-        Ok(CrossAttention {
-            cross_k,
-            cross_v,
-            dims,
-        })
+        let dims = (out.len() / 2, shape[0], shape[1]);
+        Ok(CrossAttention { tensors: out, dims })
     }
 
     /// An empty cache for decoding against `cross`.
@@ -194,13 +207,8 @@ impl WhisperModel {
     ) -> Result<Step, ModelError> {
         let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
         let tokens_in = Tensor::from_shape(&[1, ids.len()], &ids).map_err(run_err)?;
-        let inputs = tvec!(
-            tokens_in.into(),
-            cache.past_k.clone(),
-            cache.past_v.clone(),
-            cross.cross_k.clone(),
-            cross.cross_v.clone()
-        );
+        let mut inputs = tvec!(tokens_in.into(), cache.past_k.clone(), cache.past_v.clone());
+        inputs.extend(cross.tensors.iter().cloned());
         let watch = Stopwatch::start();
         let mut out = self.decoder.run(inputs).map_err(run_err)?;
         self.record(|s| {

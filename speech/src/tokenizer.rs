@@ -15,6 +15,10 @@ use std::ops::Range;
 pub const TIMESTAMP_STEP_SECS: f64 = 0.02;
 /// Timestamp tokens `<|0.00|>` to `<|30.00|>`.
 pub const N_TIMESTAMPS: u32 = 1_501;
+/// The multilingual models' vocabulary size, timestamps included.
+pub const MULTILINGUAL_VOCAB_SIZE: usize = 51_865;
+/// The multilingual vocabulary's last text token, which decodes to nothing.
+const MULTILINGUAL_EMPTY_TOKEN: usize = 50_256;
 
 /// Why a vocabulary could not be loaded or tokens not decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,8 +78,9 @@ pub struct SpecialTokens {
 }
 
 /// Whisper's task, chosen by a token after the language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Task {
+    #[default]
     Transcribe,
     Translate,
 }
@@ -139,7 +144,11 @@ impl Tokenizer {
                 line: index + 1,
                 text: (*line).to_owned(),
             };
-            if line.is_empty() {
+            // The multilingual vocabulary's last text token is empty in the published
+            // tokenizer; an empty line anywhere else means the file is damaged.
+            let empty_allowed =
+                index == MULTILINGUAL_EMPTY_TOKEN && index + 1 == end_of_text as usize;
+            if line.is_empty() && !empty_allowed {
                 return Err(bad());
             }
             for c in line.chars() {
@@ -183,6 +192,12 @@ impl Tokenizer {
     /// Number of token ids, timestamps included.
     pub fn vocab_size(&self) -> usize {
         self.size
+    }
+
+    /// Whisper's test for a multilingual model (`model.py` `is_multilingual`): its vocabulary
+    /// has 51,865 ids or more, the English-only one 51,864.
+    pub fn is_multilingual(&self) -> bool {
+        self.size >= MULTILINGUAL_VOCAB_SIZE
     }
 
     pub fn special(&self) -> &SpecialTokens {
@@ -739,6 +754,48 @@ mod tests {
             t.sot_sequence(None, Some(Task::Translate)).unwrap_err(),
             TokenizerError::UnsupportedTask("translate")
         );
+    }
+
+    /// Whisper's real layout: `text_tokens` text tokens, `<|endoftext|>`, SOT, 99 languages,
+    /// the tasks and the rest.
+    fn full_size_vocabulary(text_tokens: usize, empty_last: bool) -> String {
+        let mut lines: Vec<String> = (0..=255u8).map(|b| unicode_from_bytes(&[b])).collect();
+        lines.extend((256..text_tokens).map(|i| format!("t{i}")));
+        if empty_last {
+            lines.pop();
+            lines.push(String::new());
+        }
+        lines.push("<|endoftext|>".into());
+        lines.push("<|startoftranscript|>".into());
+        lines.push("<|en|>".into());
+        lines.extend((1..99).map(|i| format!("<|l{i:02}|>")));
+        for special in ["translate", "transcribe", "startoflm", "startofprev"] {
+            lines.push(format!("<|{special}|>"));
+        }
+        lines.push("<|nospeech|>".into());
+        lines.push("<|notimestamps|>".into());
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn the_multilingual_layout_is_told_apart_and_its_empty_token_read() {
+        let t = Tokenizer::from_vocabulary(&full_size_vocabulary(50_257, true)).unwrap();
+        assert_eq!(t.special().end_of_text, 50_257);
+        assert_eq!(t.special().timestamp_begin, 50_364);
+        assert_eq!(t.vocab_size(), 51_865);
+        assert!(t.is_multilingual());
+        assert_eq!(t.languages().len(), 99);
+        assert_eq!(t.decode(&[u32::from(b'a'), 50_256]).unwrap(), "a");
+        // One text token fewer, as the English-only models: not multilingual.
+        let en = Tokenizer::from_vocabulary(&full_size_vocabulary(50_256, false)).unwrap();
+        assert_eq!(en.vocab_size(), 51_864);
+        assert!(!en.is_multilingual());
+        // The empty token is allowed only in its place.
+        let misplaced = full_size_vocabulary(50_256, true);
+        assert!(matches!(
+            Tokenizer::from_vocabulary(&misplaced).unwrap_err(),
+            TokenizerError::BadLine { line: 50_256, .. }
+        ));
     }
 
     fn words(t: &Tokenizer, ids: &[u32], language: Option<&str>) -> Vec<(String, Range<usize>)> {

@@ -17,7 +17,7 @@ use crate::dtw::{
 use crate::mel::{MelSpectrogram, HOP_LENGTH, N_FRAMES, SAMPLE_RATE_HZ};
 use crate::model::{CrossAttention, ModelConfig, ModelError, WhisperModel};
 use crate::subtitles::{Segment, Word};
-use crate::tokenizer::{SpecialTokens, Tokenizer, TokenizerError, TIMESTAMP_STEP_SECS};
+use crate::tokenizer::{SpecialTokens, Task, Tokenizer, TokenizerError, TIMESTAMP_STEP_SECS};
 
 /// Whisper's text context is 448 tokens; it samples at most half of it per window.
 pub const MAX_NEW_TOKENS: usize = 224;
@@ -44,6 +44,27 @@ pub enum EngineError {
     Tokenizer(#[from] TokenizerError),
     #[error(transparent)]
     Alignment(#[from] AlignmentError),
+    #[error("This model knows only English and cannot {0}. Use a multilingual model (base).")]
+    EnglishOnly(String),
+}
+
+/// What to decode: the language spoken and whether to write it down or translate it into
+/// English. English-only models (`*.en`) take neither: they transcribe English.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// A language code of the model's (`en`, `es`, `de`, …); `None` lets the model detect it
+    /// from the first window with speech.
+    pub language: Option<String>,
+    pub task: Task,
+}
+
+/// A transcript of audio of any length and the language it was decoded in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcription {
+    pub segments: Vec<Segment>,
+    /// The language given or detected; `None` for an English-only model, or when no window
+    /// held speech to detect it from.
+    pub language: Option<String>,
 }
 
 /// The text of one window, with the tokens it came from and each token's log-probability.
@@ -110,8 +131,22 @@ impl Engine {
         config_json: &str,
         vocabulary: &str,
     ) -> Result<Self, EngineError> {
+        Self::from_model(
+            WhisperModel::load(encoder_onnx, decoder_onnx)?,
+            config_json,
+            vocabulary,
+        )
+    }
+
+    /// The engine around a model already loaded (its graphs one at a time, see
+    /// [`crate::model::Graph`]).
+    pub fn from_model(
+        model: WhisperModel,
+        config_json: &str,
+        vocabulary: &str,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
-            model: WhisperModel::load(encoder_onnx, decoder_onnx)?,
+            model,
             config: ModelConfig::from_json(config_json)?,
             tokenizer: Tokenizer::from_vocabulary(vocabulary)?,
             mel: MelSpectrogram::default(),
@@ -122,12 +157,66 @@ impl Engine {
         &self.tokenizer
     }
 
+    /// Whether the model knows languages other than English and can translate (whisper's
+    /// rule: the multilingual vocabulary has 51,865 tokens, the English-only one 51,864).
+    pub fn is_multilingual(&self) -> bool {
+        self.tokenizer.is_multilingual()
+    }
+
+    /// Refuses options this model cannot follow, with the reason a user can act on.
+    pub fn check_options(&self, options: &DecodeOptions) -> Result<(), EngineError> {
+        if self.is_multilingual() {
+            // The task and language tokens exist, or the sequence says which is missing.
+            self.tokenizer
+                .sot_sequence(options.language.as_deref(), Some(options.task))?;
+            return Ok(());
+        }
+        if let Some(code) = options.language.as_deref().filter(|&c| c != "en") {
+            return Err(EngineError::EnglishOnly(format!("transcribe {code:?}")));
+        }
+        if options.task == Task::Translate {
+            return Err(EngineError::EnglishOnly("translate".into()));
+        }
+        Ok(())
+    }
+
+    /// The tokens that open every window's decoding: `<|startoftranscript|>`, then for a
+    /// multilingual model the language and the task.
+    fn sot_sequence(&self, language: Option<&str>, task: Task) -> Result<Vec<u32>, EngineError> {
+        if !self.is_multilingual() {
+            return Ok(vec![self.tokenizer.special().start_of_transcript]);
+        }
+        Ok(self.tokenizer.sot_sequence(language, Some(task))?)
+    }
+
+    /// The languages the model hears in up to 30 s of audio, likeliest first, with their
+    /// probabilities (decoding.py `detect_language`: the decoder's first step after
+    /// `<|startoftranscript|>`, over the language tokens alone). Empty for an English-only
+    /// model.
+    pub fn detect_language(&self, samples_16k: &[f32]) -> Result<Vec<(String, f32)>, EngineError> {
+        if !self.is_multilingual() {
+            return Ok(Vec::new());
+        }
+        let mel = self.mel.model_input(samples_16k);
+        let cross = self.model.encode(mel.values())?;
+        self.languages_heard(&cross)
+    }
+
+    fn languages_heard(&self, cross: &CrossAttention) -> Result<Vec<(String, f32)>, EngineError> {
+        let mut cache = self.model.empty_cache(cross)?;
+        let start = self.tokenizer.special().start_of_transcript;
+        let logits = self.model.step(cross, &mut cache, &[start])?.logits;
+        Ok(language_probabilities(&logits, self.tokenizer.languages()))
+    }
+
     /// Transcribes up to 30 s of 16 kHz mono audio (longer input is cut at 30 s), without
-    /// timestamps.
+    /// timestamps, in the language detected (multilingual models) or English.
     pub fn transcribe_window(&self, samples_16k: &[f32]) -> Result<WindowText, EngineError> {
         let mel = self.mel.model_input(samples_16k);
         let cross = self.model.encode(mel.values())?;
-        let decoded = self.decode(&cross, false, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        let language = self.language_of(&cross, None)?;
+        let sot = self.sot_sequence(language.as_deref(), Task::Transcribe)?;
+        let decoded = self.decode(&cross, &sot, false, 0.0, &mut Rng::new(SAMPLING_SEED))?;
         Ok(WindowText {
             text: self.tokenizer.decode(&decoded.tokens)?.trim().to_string(),
             tokens: decoded.tokens,
@@ -144,7 +233,9 @@ impl Engine {
         let window_frames = (samples_16k.len() / HOP_LENGTH).min(N_FRAMES);
         let mel = self.mel.model_input(samples_16k);
         let cross = self.model.encode(mel.values())?;
-        let decoded = self.decode(&cross, true, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        let language = self.language_of(&cross, None)?;
+        let sot = self.sot_sequence(language.as_deref(), Task::Transcribe)?;
+        let decoded = self.decode(&cross, &sot, true, 0.0, &mut Rng::new(SAMPLING_SEED))?;
         self.timed_window(decoded, 0.0, window_frames)
     }
 
@@ -157,11 +248,21 @@ impl Engine {
     /// window starts after the last complete segment, or after this window when it ended with
     /// a single timestamp or had no segment pair. Not done: conditioning on the previous
     /// window's text (`<|startofprev|>`).
-    pub fn transcribe(&self, samples_16k: &[f32]) -> Result<Vec<Segment>, EngineError> {
+    ///
+    /// In English for an English-only model; otherwise in `options.language`, or the language
+    /// detected in the first window (transcribe.py detects once, on the first 30 s; here the
+    /// first window the model does not call silent), transcribed or translated into English.
+    pub fn transcribe_with(
+        &self,
+        samples_16k: &[f32],
+        options: &DecodeOptions,
+    ) -> Result<Transcription, EngineError> {
+        self.check_options(options)?;
         let content_frames = samples_16k.len() / HOP_LENGTH;
         let mut rng = Rng::new(SAMPLING_SEED);
         let mut seek = 0;
         let mut out = Vec::new();
+        let mut language = options.language.clone();
         while seek < content_frames {
             let window_frames = (content_frames - seek).min(N_FRAMES);
             let start = seek * HOP_LENGTH;
@@ -169,44 +270,91 @@ impl Engine {
             let offset_secs = (seek * HOP_LENGTH) as f64 / f64::from(SAMPLE_RATE_HZ);
             let mel = self.mel.model_input(&samples_16k[start..end]);
             let cross = self.model.encode(mel.values())?;
-            let window = self.decode_with_fallback(&cross, window_frames, &mut rng)?;
+            let window_language = self.language_of(&cross, language.as_deref())?;
+            let sot = self.sot_sequence(window_language.as_deref(), options.task)?;
+            let window = self.decode_with_fallback(&cross, &sot, window_frames, &mut rng)?;
             let silent = window.no_speech_prob > NO_SPEECH_THRESHOLD
                 && window.avg_logprob < LOGPROB_THRESHOLD;
             if silent {
                 seek += window_frames;
                 continue;
             }
-            let mut words = self.word_timings(&cross, &window.segments, window_frames)?;
+            language = window_language;
+            let mut words = self.word_timings(
+                &cross,
+                &sot,
+                language.as_deref(),
+                &window.segments,
+                window_frames,
+            )?;
             snap_to_sound(&mut words, &samples_16k[start..end]);
             out.extend(place_segments(&window.segments, words, offset_secs));
             // A window whose segments give no time to seek by still moves on.
             seek += window.seek_frames.max(1);
         }
-        Ok(out)
+        Ok(Transcription {
+            segments: out,
+            language,
+        })
+    }
+
+    /// [`Engine::transcribe_with`] with the default options: the language detected, transcribed.
+    pub fn transcribe(&self, samples_16k: &[f32]) -> Result<Vec<Segment>, EngineError> {
+        Ok(self
+            .transcribe_with(samples_16k, &DecodeOptions::default())?
+            .segments)
+    }
+
+    /// The language to decode a window in: the one given, else (multilingual models) the
+    /// likeliest in this window; `None` for an English-only model.
+    fn language_of(
+        &self,
+        cross: &CrossAttention,
+        given: Option<&str>,
+    ) -> Result<Option<String>, EngineError> {
+        if !self.is_multilingual() {
+            return Ok(None);
+        }
+        if let Some(code) = given {
+            return Ok(Some(code.to_owned()));
+        }
+        Ok(self
+            .languages_heard(cross)?
+            .into_iter()
+            .next()
+            .map(|(code, _)| code))
     }
 
     /// transcribe.py `decode_with_fallback`: greedy first, then hotter until the output
-    /// neither repeats itself nor is improbable (unless it is silence); the last try stands.
+    /// neither repeats itself nor is improbable (unless it is silence). When no try passes,
+    /// the best of them stands ([`best_attempt`]), not the last: at 1.0 the samples are
+    /// often gibberish where greedy decoding was only a little unsure.
     fn decode_with_fallback(
         &self,
         cross: &CrossAttention,
+        sot: &[u32],
         window_frames: usize,
         rng: &mut Rng,
     ) -> Result<TimedWindow, EngineError> {
-        let mut result = None;
+        let mut attempts = Vec::with_capacity(TEMPERATURES.len());
         for &temperature in &TEMPERATURES {
-            let decoded = self.decode(cross, true, temperature, rng)?;
+            let decoded = self.decode(cross, sot, true, temperature, rng)?;
             let window = self.timed_window(decoded, temperature, window_frames)?;
             let repetitive = window.compression_ratio > COMPRESSION_RATIO_THRESHOLD;
             let improbable = window.avg_logprob < LOGPROB_THRESHOLD;
             let silence = window.no_speech_prob > NO_SPEECH_THRESHOLD && improbable;
-            let done = silence || !(repetitive || improbable);
-            result = Some(window);
-            if done {
-                break;
+            if silence || !(repetitive || improbable) {
+                return Ok(window);
             }
+            attempts.push(window);
         }
-        result.ok_or_else(|| ModelError::Run("no temperature to decode at".into()).into())
+        let scores: Vec<(f32, f64)> = attempts
+            .iter()
+            .map(|w| (w.avg_logprob, w.compression_ratio))
+            .collect();
+        best_attempt(&scores)
+            .map(|i| attempts.swap_remove(i))
+            .ok_or_else(|| ModelError::Run("no temperature to decode at".into()).into())
     }
 
     fn timed_window(
@@ -240,20 +388,28 @@ impl Engine {
         })
     }
 
-    /// The decoding loop: greedy at temperature 0, otherwise sampling from
-    /// `softmax(logits / temperature)`.
+    /// The decoding loop after `sot` (the start-of-transcript sequence): greedy at
+    /// temperature 0, otherwise sampling from `softmax(logits / temperature)`.
     fn decode(
         &self,
         cross: &CrossAttention,
+        sot: &[u32],
         timestamps: bool,
         temperature: f32,
         rng: &mut Rng,
     ) -> Result<Decoded, EngineError> {
         let mut cache = self.model.empty_cache(cross)?;
         let special = *self.tokenizer.special();
-        let mut prompt = vec![special.start_of_transcript];
+        // decoding.py reads `<|nospeech|>` from the logits at `<|startoftranscript|>`: the
+        // first call takes that token alone, the rest of the sequence follows in the second
+        // (the cache makes the two calls one).
+        let (&start, rest) = sot
+            .split_first()
+            .ok_or_else(|| ModelError::Run("empty start-of-transcript sequence".into()))?;
+        let mut prompt = vec![start];
+        let mut rest = rest.to_vec();
         if !timestamps {
-            prompt.push(special.no_timestamps);
+            rest.push(special.no_timestamps);
         }
         let mut tokens = vec![];
         let mut logprobs = vec![];
@@ -262,11 +418,13 @@ impl Engine {
         while tokens.len() < MAX_NEW_TOKENS {
             let step = self.model.step(cross, &mut cache, &prompt)?;
             let mut logits = step.logits;
-            // decoding.py reads `<|nospeech|>` from the logits at `<|startoftranscript|>`,
-            // the only input of the first call when timestamps are on.
-            if tokens.is_empty() && prompt.len() == 1 {
+            if prompt == [start] && tokens.is_empty() {
                 if let Some(id) = special.no_speech {
                     no_speech_prob = log_softmax_at(&logits, id as usize).exp();
+                }
+                if !rest.is_empty() {
+                    prompt = std::mem::take(&mut rest);
+                    continue;
                 }
             }
             self.suppress(&mut logits, tokens.is_empty(), timestamps);
@@ -327,6 +485,8 @@ impl Engine {
     fn word_timings(
         &self,
         cross: &CrossAttention,
+        sot: &[u32],
+        language: Option<&str>,
         segments: &[WindowSegment],
         window_frames: usize,
     ) -> Result<Vec<WordTiming>, EngineError> {
@@ -344,7 +504,8 @@ impl Engine {
         if text_tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let mut input = vec![special.start_of_transcript, special.no_timestamps];
+        let mut input = sot.to_vec();
+        input.push(special.no_timestamps);
         input.extend_from_slice(&text_tokens);
         input.push(special.end_of_text);
         let mut cache = self.model.empty_cache(cross)?;
@@ -360,10 +521,10 @@ impl Engine {
         )?;
         // From `<|notimestamps|>` (predicting the first text token) to the last text token
         // (predicting end-of-text): timing.py `matrix[len(sot_sequence):-1]`.
-        let matrix = matrix.select_rows(1..input.len() - 1)?;
+        let matrix = matrix.select_rows(sot.len()..input.len() - 1)?;
         let mut word_input = text_tokens;
         word_input.push(special.end_of_text);
-        let words = self.tokenizer.split_to_words(&word_input, None)?;
+        let words = self.tokenizer.split_to_words(&word_input, language)?;
         let mut timings = find_alignment(&matrix, &words, &probs)?;
         merge_punctuations(&mut timings, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS);
         Ok(timings)
@@ -696,6 +857,44 @@ impl Rng {
     }
 }
 
+/// Which of a window's failed decodings to keep, given each one's (average log-probability,
+/// compression ratio): the likeliest of those that do not repeat themselves, or of all when
+/// every one does (faster-whisper's rule). `None` for no attempts.
+pub fn best_attempt(attempts: &[(f32, f64)]) -> Option<usize> {
+    let likeliest = |repeat_ok: bool| {
+        attempts
+            .iter()
+            .enumerate()
+            .filter(|(_, &(_, ratio))| repeat_ok || ratio <= COMPRESSION_RATIO_THRESHOLD)
+            .max_by(|(_, a), (_, b)| a.0.total_cmp(&b.0))
+            .map(|(i, _)| i)
+    };
+    likeliest(false).or_else(|| likeliest(true))
+}
+
+/// The language tokens' probabilities among themselves, likeliest first (decoding.py
+/// `detect_language`: every other token masked before the softmax).
+pub fn language_probabilities(logits: &[f32], languages: &[(String, u32)]) -> Vec<(String, f32)> {
+    let scores: Vec<f32> = languages
+        .iter()
+        .map(|&(_, id)| {
+            logits
+                .get(id as usize)
+                .copied()
+                .unwrap_or(f32::NEG_INFINITY)
+        })
+        .collect();
+    let total = log_sum_exp(&scores);
+    let mut out: Vec<(String, f32)> = languages
+        .iter()
+        .zip(&scores)
+        .map(|((code, _), &score)| (code.clone(), (score - total).exp()))
+        .filter(|(_, p)| p.is_finite())
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
 fn log_sum_exp(values: &[f32]) -> f32 {
     let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
@@ -739,6 +938,44 @@ mod tests {
         (0..logits.len())
             .filter(|&i| logits[i].is_finite())
             .collect()
+    }
+
+    #[test]
+    fn the_likeliest_attempt_that_does_not_repeat_stands() {
+        assert_eq!(best_attempt(&[]), None);
+        // Greedy was a little unsure; the hotter tries were worse: greedy stands.
+        assert_eq!(
+            best_attempt(&[(-1.07, 1.2), (-1.05, 3.0), (-2.8, 1.3)]),
+            Some(0)
+        );
+        // A likelier try that repeats itself loses to one that does not.
+        assert_eq!(
+            best_attempt(&[(-1.5, 1.2), (-1.1, 2.5), (-1.3, 1.8)]),
+            Some(2)
+        );
+        // All repeat: the likeliest.
+        assert_eq!(best_attempt(&[(-1.5, 2.6), (-1.2, 3.5)]), Some(1));
+    }
+
+    #[test]
+    fn language_probabilities_are_a_softmax_over_the_language_tokens_alone() {
+        let languages = [
+            ("en".to_string(), 3u32),
+            ("es".to_string(), 4),
+            ("de".to_string(), 5),
+        ];
+        // Token 0 is far likelier than any language: it must not count.
+        let logits = [9.0, 0.0, 0.0, 1.0, 2.0, f32::NEG_INFINITY];
+        let p = language_probabilities(&logits, &languages);
+        assert_eq!(
+            p.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
+            ["es", "en", "de"]
+        );
+        let e = std::f32::consts::E;
+        assert!((p[0].1 - e / (1.0 + e)).abs() < 1e-6, "{p:?}");
+        assert!((p[1].1 - 1.0 / (1.0 + e)).abs() < 1e-6, "{p:?}");
+        assert_eq!(p[2].1, 0.0);
+        assert!(language_probabilities(&[], &languages).is_empty());
     }
 
     #[test]

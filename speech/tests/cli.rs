@@ -81,3 +81,74 @@ fn errors_say_what_went_wrong() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("prepare-model.sh"), "{stderr}");
 }
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reelsmith"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn models_by_name_languages_and_translation() {
+    let spanish = fixture("speech_es.wav");
+    let spanish = spanish.to_str().unwrap();
+    let out = run(&[
+        "transcribe",
+        spanish,
+        "--model",
+        "base",
+        "--task",
+        "translate",
+        "--format",
+        "srt",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("language detected: es"), "{stderr}");
+    let srt = String::from_utf8(out.stdout).unwrap().to_lowercase();
+    assert!(
+        srt.starts_with("1\n00:00:0") && srt.contains("good morning"),
+        "{srt}"
+    );
+
+    // A language given is not detected, and is what the text is written in.
+    let out = run(&[
+        "transcribe",
+        spanish,
+        "--model",
+        "base",
+        "--language",
+        "es",
+        "--format",
+        "vtt",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("detected"), "{stderr}");
+    let vtt = String::from_utf8(out.stdout).unwrap().to_lowercase();
+    assert!(vtt.contains("paella"), "{vtt}");
+
+    // tiny.en by name: English only.
+    let out = run(&[
+        "transcribe",
+        spanish,
+        "--model",
+        "tiny.en",
+        "--language",
+        "es",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("only English"), "{stderr}");
+
+    for (args, says) in [
+        (["--language", "Spanish"], "--language takes"),
+        (["--task", "summarize"], "transcribe or translate"),
+    ] {
+        let out = run(&[&["transcribe", spanish][..], &args[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -2,45 +2,16 @@
 //! shapes and cache behaviour, the real Whisper tiny.en for recognition of the speech fixture.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
-use std::path::PathBuf;
-
 use std::process::Command;
 use std::time::Instant;
 
 use reelsmith_speech::audio::{read_wav_16k_mono, read_wav_mono, resample};
 use reelsmith_speech::mel::{N_FRAMES, N_MELS};
 use reelsmith_speech::model::WhisperModel;
-use reelsmith_speech::transcribe::Engine;
+use tract_onnx::prelude::*;
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("REELSMITH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/reelsmith/models")
-        })
-}
-
-fn read(model: &str, file: &str) -> Vec<u8> {
-    let path = models_dir().join(model).join(file);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/prepare-model.sh)", path.display()))
-}
-
-fn engine(model: &str) -> Engine {
-    Engine::load(
-        &read(model, "encoder.onnx"),
-        &read(model, "decoder.onnx"),
-        &String::from_utf8(read(model, "config.json")).unwrap(),
-        &String::from_utf8(read(model, "vocabulary.txt")).unwrap(),
-    )
-    .unwrap()
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/out")
-        .join(name)
-}
+mod common;
+use common::{engine, fixture, read, wer, words};
 
 #[test]
 fn random_model_shapes_and_cache() {
@@ -92,6 +63,77 @@ fn random_model_shapes_and_cache() {
     );
 }
 
+/// Runs one graph loaded as written (tract dequantizes the int8 weights to f32) and loaded
+/// with its products rewritten to keep them int8; returns both outputs and how many products
+/// were rewritten.
+fn run_plain_and_int8(bytes: &[u8], inputs: TVec<TValue>) -> (TVec<TValue>, TVec<TValue>, usize) {
+    let plain = tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let (int8, folded) = reelsmith_speech::int8::model_for_bytes(bytes).unwrap();
+    let int8 = int8.into_optimized().unwrap().into_runnable().unwrap();
+    let int8_ops = int8
+        .model()
+        .nodes()
+        .iter()
+        .filter(|n| n.op_is::<reelsmith_speech::int8::Int8MatMul>())
+        .count();
+    assert_eq!(
+        int8_ops, folded,
+        "every rewritten product runs as Int8MatMul"
+    );
+    (
+        plain.run(inputs.clone()).unwrap(),
+        int8.run(inputs).unwrap(),
+        folded,
+    )
+}
+
+fn max_relative_difference(a: &TValue, b: &TValue) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    let a = a.to_plain_array_view::<f32>().unwrap();
+    let b = b.to_plain_array_view::<f32>().unwrap();
+    let scale = a.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs() / scale)
+        .fold(0.0, f32::max)
+}
+
+/// Every weight product of both graphs is rewritten to read int8 weights (6 per encoder
+/// layer, the cross-attention keys and values of each decoder layer in the encoder, 8 per
+/// decoder layer and the output projection), and the outputs equal the graphs run as written.
+#[test]
+fn int8_products_equal_the_graphs_as_written() {
+    let mel: Vec<f32> = (0..N_MELS * N_FRAMES)
+        .map(|i| ((i * 7 % 101) as f32 / 101.0) - 0.5)
+        .collect();
+    let mel = Tensor::from_shape(&[1, N_MELS, N_FRAMES], &mel).unwrap();
+    let (plain, int8, folded) = run_plain_and_int8(
+        &read("whisper-random", "encoder.onnx"),
+        tvec!(mel.into_tvalue()),
+    );
+    assert_eq!(folded, 6 + 2);
+    for (a, b) in plain.iter().zip(&int8) {
+        let d = max_relative_difference(a, b);
+        assert!(d < 1e-4, "encoder outputs differ by {d}");
+    }
+    let tokens = Tensor::from_shape(&[1, 4], &[50257i64, 50362, 440, 2068]).unwrap();
+    let empty = Tensor::zero::<f32>(&[1, 2, 0, 16]).unwrap().into_tvalue();
+    let mut inputs = tvec!(tokens.into_tvalue(), empty.clone(), empty);
+    inputs.extend(int8);
+    let (plain, int8, folded) = run_plain_and_int8(&read("whisper-random", "decoder.onnx"), inputs);
+    assert_eq!(folded, 8 + 1);
+    for (a, b) in plain.iter().zip(&int8) {
+        let d = max_relative_difference(a, b);
+        assert!(d < 1e-4, "decoder outputs differ by {d}");
+    }
+}
+
 /// Random weights produce babble that loops: every window goes through the temperature
 /// fallback, seeking and word timing, and the result must still be well-formed.
 #[test]
@@ -113,33 +155,6 @@ fn random_model_long_form_stays_well_formed() {
         }
         previous_start = s.start_secs;
     }
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// Word error rate: word-level edit distance over the reference length.
-fn wer(reference: &[String], hypothesis: &[String]) -> f64 {
-    let mut row: Vec<usize> = (0..=hypothesis.len()).collect();
-    for (i, r) in reference.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, h) in hypothesis.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(r != h)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[hypothesis.len()] as f64 / reference.len() as f64
 }
 
 #[test]

@@ -60,7 +60,8 @@ async function transcribe(context, url, file, workers) {
   console.log(`navigator.hardwareConcurrency = ${cores}; default workers = ${Math.max(1, cores - 1)}`);
   console.log('| audio | workers | time | real-time factor | per worker | words | tab peak RSS | worker memory (app) |');
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const name of ['speech_60s.mp4', 'speech_600s.mp4']) {
+  // BENCH_FILES=a.mp4,b.mp4 measures only those.
+  for (const name of (process.env.BENCH_FILES || 'speech_60s.mp4,speech_600s.mp4').split(',')) {
     for (const workers of [1, 2]) {
       const r = await transcribe(context, relay.url, path.join(dir, name), workers);
       const rtf = r.audio / r.secs;

@@ -123,12 +123,19 @@ test('a video is transcribed in the tab; the model is downloaded once, then come
   assert.ok(rate <= 0.1, `WER ${rate} for "${heard}"`);
   // Every model file was fetched exactly once, with a download progress shown.
   assert.equal(first.modelRequests.length, 4, first.modelRequests.join('\n'));
-  assert.ok(progress.some((t) => /Downloading the speech model \(once\): [\d.]+ MB of 6\d\.\d MB \(\d+%\)/.test(t)),
+  const modelMb = (['encoder.onnx', 'decoder.onnx', 'config.json', 'vocabulary.txt']
+    .reduce((sum, name) => sum + fs.statSync(path.join(MODELS, 'whisper-tiny.en', name)).size, 0) / 1e6).toFixed(1);
+  assert.ok(progress.some((t) => t.includes(`Downloading the speech model (once): `) && t.includes(` MB of ${modelMb} MB (`)),
     progress.join('\n'));
   await first.page.getByTestId('settings').locator('summary').click();
   assert.match(await first.page.getByTestId('model-name').textContent(), /whisper-tiny\.en/);
-  assert.match(await first.page.getByTestId('model-stored').textContent(), /^yes, 6\d\.\d MB$/);
-  assert.match(await first.page.getByTestId('workers').textContent(), /^\d+, each using about \d+\.\d MB$/);
+  assert.equal(await first.page.getByTestId('model-stored').textContent(), `yes, ${modelMb} MB`);
+  // Each worker reports its WebAssembly memory (which only grows) after every window: with
+  // the weights kept int8 and the graphs parsed a file at a time, tiny.en stays within 120 MB.
+  const workers = await first.page.getByTestId('workers').textContent();
+  const perWorker = workers.match(/^\d+, each using about (\d+\.\d) MB$/);
+  assert.ok(perWorker, workers);
+  assert.ok(Number(perWorker[1]) <= 120, `each worker uses ${perWorker[1]} MB of wasm memory`);
   assert.deepEqual(first.errors, []);
   await first.done();
 

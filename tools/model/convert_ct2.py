@@ -7,8 +7,8 @@
                                                  # DIR's vocabulary/tokenizer/config
 
 Graphs (opset 18, batch 1, weight-only int8), see README.md for the interface:
-  encoder.onnx: mel[1,n_mels,2*T] -> cross_k[L,H,Dh,T], cross_v[L,H,T,Dh]
-  decoder.onnx: tokens[1,N], past_k/past_v[L,H,P,Dh], cross_k, cross_v
+  encoder.onnx: mel[1,n_mels,2*T] -> cross_k_i[H,Dh,T], cross_v_i[H,T,Dh] for each layer i
+  decoder.onnx: tokens[1,N], past_k/past_v[L,H,P,Dh], cross_k_i, cross_v_i
                 -> logits[1,V], present_k/present_v[L,H,P+N,Dh], alignment[A,N,T]
 
 The model follows openai/whisper's model.py (AudioEncoder, TextDecoder, MultiHeadAttention);
@@ -39,7 +39,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ct2  # noqa: E402
 from onnx_builder import (F32, I64, INT64_MAX, GraphBuilder, quantize_rows,  # noqa: E402
-                          row_chunks, value_info)
+                          value_info)
 
 COPIED_FILES = ("config.json", "vocabulary.txt", "tokenizer.json")
 RANDOM_SEED = 20240611
@@ -167,19 +167,29 @@ def ffn(g: GraphBuilder, m: ct2.Ct2Model, x: str, prefix: str, tanh: bool) -> st
 
 def conv1d(g: GraphBuilder, x: str, w: np.ndarray, b: np.ndarray, stride: int, base: str,
            quantize: bool) -> str:
-    """Conv1d(kernel 3, padding 1) as in AudioEncoder; int8 weights cut along the outputs."""
-    out_ch = w.shape[0]
-    chunks = row_chunks(out_ch, w[0].size * 4) if quantize else [range(out_ch)]
-    parts = []
-    for i, rows in enumerate(chunks):
-        suffix = "" if len(chunks) == 1 else f".{i}"
-        wc, bc = w[rows.start:rows.stop], b[rows.start:rows.stop]
-        wn = (g.int8_weight(f"{base}.w{suffix}", wc, axis=0) if quantize
-              else g.init(f"{base}.w{suffix}", wc.astype(np.float32)))
-        bn = g.init(f"{base}.b{suffix}", bc.astype(np.float32))
-        parts.append(g.op("Conv", [x, wn, bn], name=base + suffix, kernel_shape=[3],
-                          pads=[1, 1], strides=[stride]))
-    return parts[0] if len(parts) == 1 else g.op("Concat", parts, name=base + ".concat", axis=1)
+    """Conv1d(kernel 3, padding 1) as in AudioEncoder; int8 weights per output channel."""
+    wn = g.int8_weight(base + ".w", w, axis=0) if quantize else g.init(base + ".w",
+                                                                       w.astype(np.float32))
+    bn = g.init(base + ".b", b.astype(np.float32))
+    return g.op("Conv", [x, wn, bn], name=base, kernel_shape=[3], pads=[1, 1], strides=[stride])
+
+
+# Queries per block of the encoder's self-attention: the scores of all 1500 queries at once
+# are H x 1500 x 1500 floats (54 MB for tiny, 72 MB for base, and as much again after the
+# softmax); a block of 150 holds a tenth of that while each product stays large.
+ATTENTION_BLOCK = 150
+
+
+def blocked_attention(g: GraphBuilder, q: str, k: str, v: str, T: int) -> str:
+    """softmax(q k) v for q [H, T, Dh], k [H, Dh, T], v [H, T, Dh], a block of queries at a
+    time; the same numbers as all at once (each query's row is its own softmax)."""
+    outs = []
+    for start in range(0, T, ATTENTION_BLOCK):
+        stop = min(T, start + ATTENTION_BLOCK)
+        qb = g.op("Slice", [q, g.i64([start]), g.i64([stop]), g.i64([1])])   # [H, B, Dh]
+        w = g.op("Softmax", [g.op("MatMul", [qb, k])], axis=-1)              # [H, B, T]
+        outs.append(g.op("MatMul", [w, v]))                                  # [H, B, Dh]
+    return outs[0] if len(outs) == 1 else g.op("Concat", outs, axis=1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -213,8 +223,7 @@ def build_encoder(m: ct2.Ct2Model, dims: Dims, quantize: bool = True) -> onnx.Mo
         q = heads_first(g, g.linear(h, wq, bq, a + "/q"), H, dh, [1, 0, 2])   # [H, T, Dh]
         k = heads_first(g, g.linear(h, wk, bk, a + "/k"), H, dh, [1, 2, 0])   # [H, Dh, T]
         v = heads_first(g, g.linear(h, wv, bv, a + "/v"), H, dh, [1, 0, 2])   # [H, T, Dh]
-        w = g.op("Softmax", [g.op("MatMul", [q, k])], axis=-1)
-        o = merge_heads(g, g.op("MatMul", [w, v]), d)
+        o = merge_heads(g, blocked_attention(g, q, k, v, T), d)
         o = g.linear(o, m.f32(a + "/linear_1/weight"), m.f32(a + "/linear_1/bias"), a + "/out")
         x = g.op("Add", [x, o], name=a + "/residual")
         x = ffn(g, m, x, p + "/ffn", tanh)
@@ -232,16 +241,23 @@ def build_encoder(m: ct2.Ct2Model, dims: Dims, quantize: bool = True) -> onnx.Mo
         bk, bv = split_rows(m.f32(a + "/linear_1/bias"), 2)
         k = heads_first(g, g.linear(x, wk, bk, a + "/k"), Hd, dhd, [1, 2, 0])  # [H, Dh, T]
         v = heads_first(g, g.linear(x, wv, bv, a + "/v"), Hd, dhd, [1, 0, 2])  # [H, T, Dh]
-        ks.append(g.op("Unsqueeze", [k, g.i64([0])]))
-        vs.append(g.op("Unsqueeze", [v, g.i64([0])]))
-    g.op("Concat", ks, name="cross_k", axis=0)
-    g.op("Concat", vs, name="cross_v", axis=0)
+        g.op("Identity", [k], name=f"cross_k_{i}")
+        g.op("Identity", [v], name=f"cross_v_{i}")
 
-    L = dims.dec_layers
     return g.model(
         [value_info("mel", F32, [1, dims.n_mels, 2 * T])],
-        [value_info("cross_k", F32, [L, Hd, dhd, T]), value_info("cross_v", F32, [L, Hd, T, dhd])],
+        cross_infos(dims.dec_layers, Hd, dhd, T),
         "whisper_encoder", metadata(dims, []))
+
+
+def cross_infos(L: int, H: int, dh: int, T: int) -> list:
+    """Each decoder layer's cross-attention keys [H, Dh, T] and values [H, T, Dh], a tensor of
+    their own: the decoder reads them where they are, with no per-step copy out of a stack."""
+    infos = []
+    for i in range(L):
+        infos += [value_info(f"cross_k_{i}", F32, [H, dh, T]),
+                  value_info(f"cross_v_{i}", F32, [H, T, dh])]
+    return infos
 
 
 # ----------------------------------------------------------------------------------------
@@ -255,18 +271,25 @@ def build_decoder(m: ct2.Ct2Model, dims: Dims, heads: list[tuple[int, int]],
     d, H, dh, L, T = dims.d_model, dims.dec_heads, dims.d_head, dims.dec_layers, dims.n_audio_ctx
     emb = m.f32("decoder/embeddings/weight")                       # [V, D]
 
-    # Token embedding lookup from its own int8 table with one scale per token row. It must
-    # not share an initializer with the output projection: tract would then leave the
-    # projection unpacked and repack 51864 x D floats on every call.
+    # One int8 table [V, D] with a scale per token row serves both the token lookup (rows
+    # gathered, widened, scaled) and the output projection (the same initializer, dequantized
+    # and transposed: the engine multiplies by it without widening the whole table).
     tok = g.op("Reshape", ["tokens", g.i64([-1])])                  # [N]
     if quantize:
         q_emb, s_emb = quantize_rows(emb)
-        rows = g.op("Gather", [g.init("decoder/embed.q", q_emb), tok], axis=0)
-        row_scale = g.op("Gather", [g.init("decoder/embed.scale", s_emb.reshape(-1, 1)), tok],
-                         axis=0)                                     # [N, 1]
+        q_name = g.init("decoder/embed.q", q_emb)
+        s_name = g.init("decoder/embed.scale", s_emb)
+        rows = g.op("Gather", [q_name, tok], axis=0)
+        row_scale = g.op("Unsqueeze", [g.op("Gather", [s_name, tok], axis=0), g.i64([1])])
         x = g.op("Mul", [g.op("Cast", [rows], to=F32), row_scale], name="embed")  # [N, D]
+        zero = g.init("decoder/embed.zero", np.zeros(s_emb.shape, np.int8))
+        emb_t = g.op("Transpose", [g.op("DequantizeLinear", [q_name, s_name, zero],
+                                        name="decoder/embed.dq", axis=0)],
+                     name="decoder/embed.t", perm=[1, 0])           # [D, V]
     else:
-        x = g.op("Gather", [g.init("decoder/embed", emb), tok], axis=0, name="embed")
+        emb_name = g.init("decoder/embed", emb)
+        x = g.op("Gather", [emb_name, tok], axis=0, name="embed")
+        emb_t = g.op("Transpose", [emb_name], name="decoder/embed.t", perm=[1, 0])
 
     # Positions P .. P+N-1 (TextDecoder.forward: positional_embedding[offset:offset + N]).
     p_len = g.op("Gather", [g.op("Shape", ["past_k"]), g.i64([2])], axis=0, name="P")  # [1]
@@ -318,8 +341,7 @@ def build_decoder(m: ct2.Ct2Model, dims: Dims, heads: list[tuple[int, int]],
         q = g.linear(h, m.f32(a + "/linear_0/weight") * s_q, m.f32(a + "/linear_0/bias") * s_q,
                      a + "/q")
         q = heads_first(g, q, H, dh, [1, 0, 2])                                       # [H,N,Dh]
-        ck = g.op("Gather", ["cross_k", layer], axis=0)                               # [H,Dh,T]
-        cv = g.op("Gather", ["cross_v", layer], axis=0)                               # [H,T,Dh]
+        ck, cv = f"cross_k_{i}", f"cross_v_{i}"                                       # [H,Dh,T], [H,T,Dh]
         w = g.op("Softmax", [g.op("MatMul", [q, ck])], axis=-1, name=a + "/weights")  # [H,N,T]
         for head in sorted({hd for (l, hd) in heads if l == i}):
             align[(i, head)] = g.op("Gather", [w, g.i64([head])], axis=0)             # [1,N,T]
@@ -334,18 +356,19 @@ def build_decoder(m: ct2.Ct2Model, dims: Dims, heads: list[tuple[int, int]],
     g.op("Concat", [align[h] for h in heads], name="alignment", axis=0)
 
     # Final LayerNorm on the last position only, then logits = x @ embedding^T
-    # (TextDecoder.forward); the projection is its own chunked int8 weight (see above).
+    # (TextDecoder.forward), reading the lookup's own table (see above).
     x = g.op("Slice", [x, g.i64([-1]), g.i64([INT64_MAX]), g.i64([0])], name="last")  # [1, D]
     x = g.layer_norm(x, m.f32("decoder/layer_norm/gamma"), m.f32("decoder/layer_norm/beta"),
                      "decoder/ln")
-    bias = m.f32("decoder/projection/bias") if "decoder/projection/bias" in m else None
-    y = g.linear(x, emb, bias, "decoder/projection")
+    y = g.op("MatMul", [x, emb_t], name="decoder/projection.matmul")
+    if "decoder/projection/bias" in m and np.any(m.f32("decoder/projection/bias") != 0):
+        y = g.op("Add", [y, g.init("decoder/projection.b", m.f32("decoder/projection/bias"))])
     g.op("Identity", [y], name="logits")
 
     cache = lambda name, n: value_info(name, F32, [L, H, n, dh])  # noqa: E731
     return g.model(
-        [value_info("tokens", I64, [1, "N"]), cache("past_k", "P"), cache("past_v", "P"),
-         value_info("cross_k", F32, [L, H, dh, T]), value_info("cross_v", F32, [L, H, T, dh])],
+        [value_info("tokens", I64, [1, "N"]), cache("past_k", "P"), cache("past_v", "P")]
+        + cross_infos(L, H, dh, T),
         [value_info("logits", F32, [1, dims.n_vocab]), cache("present_k", "P+N"),
          cache("present_v", "P+N"), value_info("alignment", F32, [len(heads), "N", T])],
         "whisper_decoder", metadata(dims, heads))

@@ -1,17 +1,11 @@
 """A small helper over onnx.helper: names nodes and initializers deterministically and holds
-the weight-only int8 building blocks that tract 0.23 runs fast (see whisper-notes.md).
+the weight-only int8 building blocks the engine keeps 8-bit in memory (speech/src/int8.rs).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
-
-# tract folds a constant expression (such as DequantizeLinear of an int8 initializer) into a
-# ready f32 tensor only while the result stays within 4 MiB (tract-core's
-# CONST_FOLD_MEM_BUDGET); a larger one is dequantized again on every call. Every int8 weight
-# is therefore cut so that its f32 form is at most this many bytes.
-MAX_F32_CONST_BYTES = 4 << 20
 
 # Slice "to the end" uses INT64_MAX: tract's shape inference breaks on 2**62 when the sliced
 # length is symbolic.
@@ -26,14 +20,6 @@ def quantize_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
     q = np.clip(np.rint(flat / scale[:, None]), -127, 127).astype(np.int8).reshape(w.shape)
     return q, scale
-
-
-def row_chunks(rows: int, bytes_per_row: int, limit: int = MAX_F32_CONST_BYTES) -> list[range]:
-    """Splits `rows` into near-equal consecutive ranges of at most `limit` bytes each."""
-    max_rows = max(1, limit // bytes_per_row)
-    n = -(-rows // max_rows)
-    bounds = [rows * i // n for i in range(n + 1)]
-    return [range(bounds[i], bounds[i + 1]) for i in range(n)]
 
 
 class GraphBuilder:
@@ -84,12 +70,10 @@ class GraphBuilder:
     def int8_weight(self, base: str, w: np.ndarray, axis: int) -> str:
         """f32 weight from a per-channel symmetric int8 initializer + DequantizeLinear.
 
-        `w` is laid out with its output channels on `axis` (0 or last); the caller keeps its
-        f32 size within MAX_F32_CONST_BYTES.
+        `w` is laid out with its output channels on `axis` (0 or last).
         """
         if not self.quantize:
             return self.init(base, np.asarray(w, np.float32))
-        assert w.size * 4 <= MAX_F32_CONST_BYTES, (base, w.shape)
         moved = np.moveaxis(w, axis, 0)
         q, scale = quantize_rows(moved)
         q = np.moveaxis(q, 0, axis)
@@ -101,18 +85,13 @@ class GraphBuilder:
     def linear(self, x: str, w: np.ndarray, b: np.ndarray | None, base: str) -> str:
         """y = x @ w.T + b for w [out, in] (PyTorch/CTranslate2 layout), weights int8.
 
-        Stored as [in, out] so that the MatMul needs no transpose; a weight whose f32 form is
-        over 4 MiB is split along its outputs into several MatMuls whose results are concatenated.
+        Stored as [in, out] so that the MatMul needs no transpose. The engine recognises
+        MatMul(x, DequantizeLinear(int8, scales)) and multiplies with the int8 weights as they
+        are (speech/src/int8.rs), so a weight is one initializer whatever its size.
         """
-        out_dim, in_dim = w.shape
-        parts = []
-        for i, rows in enumerate(row_chunks(out_dim, in_dim * 4)):
-            wt = np.ascontiguousarray(w[rows.start:rows.stop].T)
-            suffix = "" if rows.stop - rows.start == out_dim else f".{i}"
-            weight = self.int8_weight(f"{base}.w{suffix}", wt, axis=1)
-            parts.append(self.op("MatMul", [x, weight], name=f"{base}.matmul{suffix}"))
-        y = parts[0] if len(parts) == 1 else self.op("Concat", parts, name=base + ".concat",
-                                                     axis=-1)
+        wt = np.ascontiguousarray(w.T)
+        weight = self.int8_weight(f"{base}.w", wt, axis=1)
+        y = self.op("MatMul", [x, weight], name=f"{base}.matmul")
         if b is not None and np.any(b != 0):  # Whisper's key projections have no bias
             y = self.op("Add", [y, self.init(base + ".b", b.astype(np.float32))],
                         name=base + ".add")

@@ -166,25 +166,27 @@ class Whisper:
     def empty_cache(self) -> np.ndarray:
         return np.zeros((self.layers, self.heads, 0, self.d_head), np.float32)
 
-    def encode(self, mel: np.ndarray):
-        cross_k, cross_v = self.encoder.run(None, {"mel": mel[None]})
-        return cross_k, cross_v
+    def encode(self, mel: np.ndarray) -> dict:
+        """-> each decoder layer's cross_k_i [H, Dh, T] and cross_v_i [H, T, Dh], by name."""
+        names = [o.name for o in self.encoder.get_outputs()]
+        return dict(zip(names, self.encoder.run(None, {"mel": mel[None]})))
 
-    def decode_step(self, tokens, past_k, past_v, cross_k, cross_v):
+    def decode_step(self, tokens, past_k, past_v, cross: dict):
         """-> logits [1, V], present_k, present_v, alignment [A, N, T]."""
         return self.decoder.run(None, {
             "tokens": np.asarray(tokens, np.int64).reshape(1, -1),
-            "past_k": past_k, "past_v": past_v, "cross_k": cross_k, "cross_v": cross_v})
+            "past_k": past_k, "past_v": past_v, **cross})
 
-    def initial_tokens(self) -> list[int]:
+    def initial_tokens(self, language: str = "en", task: str = "transcribe") -> list[int]:
         """<|startoftranscript|> [language, task for multilingual models] <|notimestamps|>."""
         tok = self.tokenizer
         prompt = [tok.sot]
         if "<|en|>" in tok.ids and len(tok.tokens) >= 51865:  # multilingual vocabulary
-            prompt += [tok.ids["<|en|>"], tok.ids["<|transcribe|>"]]
+            prompt += [tok.ids[f"<|{language}|>"], tok.ids[f"<|{task}|>"]]
         return prompt + [tok.no_timestamps]
 
-    def greedy(self, audio: np.ndarray, max_tokens: int = 224, timings: dict | None = None):
+    def greedy(self, audio: np.ndarray, max_tokens: int = 224, timings: dict | None = None,
+               language: str = "en", task: str = "transcribe"):
         """Greedy decoding of the first 30 s (decoding.py, temperature 0, no timestamps).
 
         Logit filters as Whisper's: SuppressTokens (config suppress_ids) at every step and
@@ -193,15 +195,15 @@ class Whisper:
         t0 = time.perf_counter()
         mel = log_mel_spectrogram(audio, self.n_mels)
         t1 = time.perf_counter()
-        cross_k, cross_v = self.encode(mel)
+        cross = self.encode(mel)
         t2 = time.perf_counter()
         suppress = np.array(self.config.get("suppress_ids", []), np.int64)
         suppress_begin = np.array(self.config.get("suppress_ids_begin", []), np.int64)
-        tokens = self.initial_tokens()
+        tokens = self.initial_tokens(language, task)
         past_k = past_v = self.empty_cache()
         new, out = tokens, []
         for step in range(max_tokens):
-            logits, past_k, past_v, _ = self.decode_step(new, past_k, past_v, cross_k, cross_v)
+            logits, past_k, past_v, _ = self.decode_step(new, past_k, past_v, cross)
             logits = logits[0].copy()
             logits[suppress] = -np.inf
             if step == 0:
@@ -227,10 +229,13 @@ def main(argv=None):
     ap.add_argument("--fused", action="store_true",
                     help="let onnxruntime fuse the int8 weights into its own quantized "
                          "kernels (all graph optimizations; not the graph's exact arithmetic)")
+    ap.add_argument("--language", default="en", help="multilingual models: the language code")
+    ap.add_argument("--task", default="transcribe", choices=["transcribe", "translate"])
     args = ap.parse_args(argv)
     model = Whisper(args.model_dir, args.threads, exact=not args.fused)
     timings: dict = {}
-    tokens = model.greedy(read_wav(args.audio), timings=timings)
+    tokens = model.greedy(read_wav(args.audio), timings=timings, language=args.language,
+                          task=args.task)
     print(model.tokenizer.decode(tokens).strip())
     if args.timings:
         print(f"load {model.load_seconds:.2f} s, mel {timings['mel']:.3f} s, "

@@ -12,6 +12,7 @@ use reelsmith_core::protocol::{
     pcm_from_bytes, ModelManifest, ResponseBody, TranscribeRequest, WorkerError,
 };
 use reelsmith_core::transcript::Segment;
+use reelsmith_speech::model::{Graph, ModelError, WhisperModel};
 use reelsmith_speech::transcribe::Engine;
 use sha2::{Digest, Sha256};
 
@@ -21,32 +22,88 @@ pub fn load_engine(
     manifest: &ModelManifest,
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Result<Engine, WorkerError> {
-    let get = |name: &str| -> Result<&[u8], WorkerError> {
-        let expected = manifest
-            .file(name)
-            .ok_or_else(|| WorkerError::ModelInvalid(format!("the manifest lacks {name}")))?;
+    let mut loader = ModelLoader::new(manifest);
+    for name in ModelLoader::FILES {
         let bytes = files.get(name).ok_or_else(|| WorkerError::ModelMissing {
             file: name.to_string(),
         })?;
-        let actual = format!("{:x}", Sha256::digest(bytes));
-        if actual != expected.sha256 {
+        loader.add(name, bytes)?;
+    }
+    loader.finish()
+}
+
+/// Builds the engine a file at a time: each graph is parsed as its file arrives, so the caller
+/// can drop the bytes before reading the next (a worker's wasm memory never shrinks: holding
+/// every file while parsing would set its size for good).
+pub struct ModelLoader<'m> {
+    manifest: &'m ModelManifest,
+    encoder: Option<Graph>,
+    decoder: Option<Graph>,
+    config: Option<String>,
+    vocabulary: Option<String>,
+}
+
+impl<'m> ModelLoader<'m> {
+    /// The files an engine needs, the largest first.
+    pub const FILES: [&'static str; 4] = [
+        "decoder.onnx",
+        "encoder.onnx",
+        "config.json",
+        "vocabulary.txt",
+    ];
+
+    pub fn new(manifest: &'m ModelManifest) -> Self {
+        Self {
+            manifest,
+            encoder: None,
+            decoder: None,
+            config: None,
+            vocabulary: None,
+        }
+    }
+
+    /// Checks one file against the manifest and takes what the engine needs of it.
+    pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), WorkerError> {
+        let expected = self
+            .manifest
+            .file(name)
+            .ok_or_else(|| WorkerError::ModelInvalid(format!("the manifest lacks {name}")))?;
+        if format!("{:x}", Sha256::digest(bytes)) != expected.sha256 {
             return Err(WorkerError::ModelDamaged {
                 file: name.to_string(),
             });
         }
-        Ok(bytes)
-    };
-    let text = |name: &str| -> Result<&str, WorkerError> {
-        std::str::from_utf8(get(name)?)
-            .map_err(|_| WorkerError::ModelInvalid(format!("{name} is not UTF-8 text")))
-    };
-    Engine::load(
-        get("encoder.onnx")?,
-        get("decoder.onnx")?,
-        text("config.json")?,
-        text("vocabulary.txt")?,
-    )
-    .map_err(|e| WorkerError::ModelInvalid(e.to_string()))
+        let invalid = |e: ModelError| WorkerError::ModelInvalid(e.to_string());
+        let text = || {
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| WorkerError::ModelInvalid(format!("{name} is not UTF-8 text")))
+        };
+        match name {
+            "encoder.onnx" => self.encoder = Some(Graph::load(bytes).map_err(invalid)?),
+            "decoder.onnx" => self.decoder = Some(Graph::load(bytes).map_err(invalid)?),
+            "config.json" => self.config = Some(text()?),
+            "vocabulary.txt" => self.vocabulary = Some(text()?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The engine, once every file of [`Self::FILES`] was added.
+    pub fn finish(self) -> Result<Engine, WorkerError> {
+        let missing = |file: &str| WorkerError::ModelMissing {
+            file: file.to_string(),
+        };
+        let encoder = self.encoder.ok_or_else(|| missing("encoder.onnx"))?;
+        let decoder = self.decoder.ok_or_else(|| missing("decoder.onnx"))?;
+        let config = self.config.ok_or_else(|| missing("config.json"))?;
+        let vocabulary = self.vocabulary.ok_or_else(|| missing("vocabulary.txt"))?;
+        Engine::from_model(
+            WhisperModel::from_graphs(encoder, decoder),
+            &config,
+            &vocabulary,
+        )
+        .map_err(|e| WorkerError::ModelInvalid(e.to_string()))
+    }
 }
 
 /// Transcribes one window; the segments come back in the video's time line.
@@ -80,4 +137,4 @@ pub fn transcribed(
 #[cfg(target_arch = "wasm32")]
 mod web;
 #[cfg(target_arch = "wasm32")]
-pub use web::{read_model_from_cache, start, wasm_memory_bytes};
+pub use web::{load_model_from_cache, read_model_from_cache, start, wasm_memory_bytes};

@@ -40,38 +40,69 @@ fn js_text(value: &JsValue) -> String {
         .unwrap_or_else(|| format!("{value:?}"))
 }
 
-/// Reads the model's files from Cache Storage (works in windows and workers alike).
-pub async fn read_model_from_cache(
-    manifest: &ModelManifest,
-) -> Result<BTreeMap<String, Vec<u8>>, WorkerError> {
-    let storage_error = |e: JsValue| {
-        WorkerError::ModelInvalid(format!("the browser's storage failed: {}", js_text(&e)))
-    };
+fn storage_error(e: JsValue) -> WorkerError {
+    WorkerError::ModelInvalid(format!("the browser's storage failed: {}", js_text(&e)))
+}
+
+/// The model's cache in Cache Storage (works in windows and workers alike).
+async fn open_cache(manifest: &ModelManifest) -> Result<web_sys::Cache, WorkerError> {
     let caches: web_sys::CacheStorage = js_sys::Reflect::get(&js_sys::global(), &"caches".into())
         .map_err(storage_error)?
         .dyn_into()
         .map_err(|_| {
             WorkerError::ModelInvalid("this browser has no Cache Storage here".to_string())
         })?;
-    let cache: web_sys::Cache = JsFuture::from(caches.open(&manifest.cache))
+    Ok(JsFuture::from(caches.open(&manifest.cache))
         .await
         .map_err(storage_error)?
-        .unchecked_into();
+        .unchecked_into())
+}
+
+/// One of the model's files from its cache.
+async fn read_file(
+    cache: &web_sys::Cache,
+    manifest: &ModelManifest,
+    name: &str,
+) -> Result<Vec<u8>, WorkerError> {
+    let missing = || WorkerError::ModelMissing {
+        file: name.to_string(),
+    };
+    let file = manifest.file(name).ok_or_else(missing)?;
+    let found = JsFuture::from(cache.match_with_str(&file.url))
+        .await
+        .map_err(storage_error)?;
+    let response: web_sys::Response = found.dyn_into().map_err(|_| missing())?;
+    let buffer = JsFuture::from(response.array_buffer().map_err(storage_error)?)
+        .await
+        .map_err(storage_error)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Reads every file of the model from Cache Storage.
+pub async fn read_model_from_cache(
+    manifest: &ModelManifest,
+) -> Result<BTreeMap<String, Vec<u8>>, WorkerError> {
+    let cache = open_cache(manifest).await?;
     let mut files = BTreeMap::new();
     for file in &manifest.files {
-        let found = JsFuture::from(cache.match_with_str(&file.url))
-            .await
-            .map_err(storage_error)?;
-        let response: web_sys::Response =
-            found.dyn_into().map_err(|_| WorkerError::ModelMissing {
-                file: file.name.clone(),
-            })?;
-        let buffer = JsFuture::from(response.array_buffer().map_err(storage_error)?)
-            .await
-            .map_err(storage_error)?;
-        files.insert(file.name.clone(), js_sys::Uint8Array::new(&buffer).to_vec());
+        files.insert(
+            file.name.clone(),
+            read_file(&cache, manifest, &file.name).await?,
+        );
     }
     Ok(files)
+}
+
+/// Builds the engine from Cache Storage a file at a time, each file's bytes dropped once
+/// its graph is parsed ([`crate::ModelLoader`]).
+pub async fn load_model_from_cache(manifest: &ModelManifest) -> Result<Engine, WorkerError> {
+    let cache = open_cache(manifest).await?;
+    let mut loader = crate::ModelLoader::new(manifest);
+    for name in crate::ModelLoader::FILES {
+        let bytes = read_file(&cache, manifest, name).await?;
+        loader.add(name, &bytes)?;
+    }
+    loader.finish()
 }
 
 async fn load(manifest: ModelManifest) -> Result<ResponseBody, WorkerError> {
@@ -83,9 +114,7 @@ async fn load(manifest: ModelManifest) -> Result<ResponseBody, WorkerError> {
             memory_bytes: wasm_memory_bytes(),
         });
     }
-    let files = read_model_from_cache(&manifest).await?;
-    let engine = crate::load_engine(&manifest, &files)?;
-    drop(files);
+    let engine = load_model_from_cache(&manifest).await?;
     ENGINE.set(Some((manifest.name.clone(), engine)));
     Ok(ResponseBody::ModelLoaded {
         name: manifest.name,

@@ -1,16 +1,21 @@
-//! `reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model DIR]`: the transcription
-//! engine on the command line, subtitles or JSON on stdout. The model directory is what
-//! `scripts/prepare-model.sh` writes (default `~/.cache/reelsmith/models/whisper-tiny.en`).
+//! `reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model tiny.en|base|DIR]
+//! [--language CODE|auto] [--task transcribe|translate]`: the transcription engine on the
+//! command line, subtitles or JSON on stdout. A model name is a model `scripts/prepare-model.sh`
+//! prepared in `~/.cache/reelsmith/models/whisper-NAME` (`$REELSMITH_MODELS` overrides the
+//! folder); anything else is the model's directory. The default is tiny.en.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use reelsmith_speech::audio::read_wav_16k_mono;
 use reelsmith_speech::subtitles::{to_json, to_srt, to_vtt};
-use reelsmith_speech::transcribe::Engine;
+use reelsmith_speech::tokenizer::Task;
+use reelsmith_speech::transcribe::{DecodeOptions, Engine};
 
-const USAGE: &str =
-    "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model DIR] [--timings]";
+const USAGE: &str = "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] \
+[--model tiny.en|base|DIR] [--language CODE|auto] [--task transcribe|translate] [--timings]";
+/// The models `scripts/prepare-model.sh` prepares, by the name `--model` takes.
+const MODEL_NAMES: [&str; 2] = ["tiny.en", "base"];
 
 #[derive(Debug, Clone, Copy)]
 enum Format {
@@ -23,6 +28,7 @@ struct Args {
     wav: PathBuf,
     format: Format,
     model: PathBuf,
+    options: DecodeOptions,
     /// Print where the time went to stderr.
     timings: bool,
 }
@@ -34,6 +40,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         None => return Err(USAGE.into()),
     }
     let (mut wav, mut format, mut model, mut timings) = (None, Format::Json, None, false);
+    let mut options = DecodeOptions::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--format" => {
@@ -49,10 +56,33 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 }
             }
             "--model" => {
-                let dir = args
+                let name = args
                     .next()
-                    .ok_or_else(|| format!("--model needs a directory\n{USAGE}"))?;
-                model = Some(PathBuf::from(dir));
+                    .ok_or_else(|| format!("--model needs a name or a directory\n{USAGE}"))?;
+                model = Some(name);
+            }
+            "--language" => {
+                options.language = match args.next().as_deref() {
+                    Some("auto") => None,
+                    Some(code) if is_language_code(code) => Some(code.to_owned()),
+                    other => {
+                        return Err(format!(
+                            "--language takes a language code (en, es, de, …) or auto, not \
+                             {other:?}\n{USAGE}"
+                        ))
+                    }
+                }
+            }
+            "--task" => {
+                options.task = match args.next().as_deref() {
+                    Some("transcribe") => Task::Transcribe,
+                    Some("translate") => Task::Translate,
+                    other => {
+                        return Err(format!(
+                            "--task takes transcribe or translate, not {other:?}\n{USAGE}"
+                        ))
+                    }
+                }
             }
             "--timings" => timings = true,
             flag if flag.starts_with("--") => {
@@ -63,18 +93,34 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     let wav = wav.ok_or_else(|| format!("no WAV file given\n{USAGE}"))?;
-    let model = match model {
-        Some(dir) => dir,
-        None => std::env::var_os("HOME")
-            .map(|home| PathBuf::from(home).join(".cache/reelsmith/models/whisper-tiny.en"))
-            .ok_or("HOME is not set: pass the model directory with --model DIR")?,
-    };
+    let model = model_dir(model.as_deref().unwrap_or(MODEL_NAMES[0]))?;
     Ok(Args {
         wav,
         format,
         model,
+        options,
         timings,
     })
+}
+
+/// Whisper's language codes: two or three lower-case letters (`haw`, `yue`).
+fn is_language_code(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// Where the model `--model` names lies: a prepared model's name in the models folder, or a
+/// directory as given.
+fn model_dir(name: &str) -> Result<PathBuf, String> {
+    if !MODEL_NAMES.contains(&name) {
+        return Ok(PathBuf::from(name));
+    }
+    let models = match std::env::var_os("REELSMITH_MODELS") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".cache/reelsmith/models"))
+            .ok_or("HOME is not set: pass the model directory with --model DIR")?,
+    };
+    Ok(models.join(format!("whisper-{name}")))
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
@@ -104,7 +150,15 @@ fn run(args: Args) -> Result<String, String> {
     .map_err(|e| e.to_string())?;
     let load_secs = loading.elapsed().as_secs_f64();
     let transcribing = std::time::Instant::now();
-    let segments = engine.transcribe(&samples).map_err(|e| e.to_string())?;
+    let transcription = engine
+        .transcribe_with(&samples, &args.options)
+        .map_err(|e| e.to_string())?;
+    let segments = transcription.segments;
+    if args.options.language.is_none() {
+        if let Some(code) = &transcription.language {
+            eprintln!("reelsmith: language detected: {code}");
+        }
+    }
     if args.timings {
         let s = engine.stats();
         let audio_secs = samples.len() as f64 / 16_000.0;
