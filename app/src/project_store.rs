@@ -78,11 +78,33 @@ async fn file_in(
     }
 }
 
-async fn read_file(handle: &web_sys::FileSystemFileHandle) -> Result<web_sys::File, String> {
-    JsFuture::from(handle.get_file())
-        .await
-        .map(JsCast::unchecked_into)
-        .map_err(|e| js_error_text(&e))
+/// How many times a read starts over when the file was replaced under it.
+const READ_ATTEMPTS: u32 = 5;
+
+/// Reads a stored file with `read` (its text or its bytes), with the file's last-modified
+/// time. A `File` from OPFS is a snapshot: when a save (this tab's or another's) replaces
+/// the file between taking the snapshot and reading it, the read fails with NotReadableError;
+/// a fresh snapshot then holds the new contents, so the read starts over, after a short wait
+/// (saves can land in a burst: autosave after each edit).
+pub async fn read_snapshot(
+    handle: &web_sys::FileSystemFileHandle,
+    read: impl Fn(&web_sys::File) -> js_sys::Promise,
+) -> Result<(JsValue, f64), String> {
+    let mut attempt = 1;
+    loop {
+        let file: web_sys::File = JsFuture::from(handle.get_file())
+            .await
+            .map_err(|e| js_error_text(&e))?
+            .unchecked_into();
+        match JsFuture::from(read(&file)).await {
+            Ok(value) => return Ok((value, file.last_modified())),
+            Err(e) if attempt < READ_ATTEMPTS && error_words(&e).contains("NotReadable") => {
+                gloo_timers::future::TimeoutFuture::new(20 * attempt).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(js_error_text(&e)),
+        }
+    }
 }
 
 /// A stored file's text and when it was last written (ms since 1970).
@@ -92,15 +114,10 @@ pub struct Stored {
 }
 
 async fn text_of(handle: &web_sys::FileSystemFileHandle) -> Result<Stored, String> {
-    let file = read_file(handle).await?;
-    let text = JsFuture::from(file.text())
-        .await
-        .map_err(|e| js_error_text(&e))?
-        .as_string()
-        .unwrap_or_default();
+    let (text, modified_ms) = read_snapshot(handle, |file| file.text()).await?;
     Ok(Stored {
-        text,
-        modified_ms: file.last_modified(),
+        text: text.as_string().unwrap_or_default(),
+        modified_ms,
     })
 }
 
@@ -123,9 +140,7 @@ pub async fn read_bytes(name: &str) -> Result<Option<Vec<u8>>, String> {
     let Some(handle) = file_in(&dir, name, false).await? else {
         return Ok(None);
     };
-    let buffer = JsFuture::from(read_file(&handle).await?.array_buffer())
-        .await
-        .map_err(|e| js_error_text(&e))?;
+    let (buffer, _) = read_snapshot(&handle, |file| file.array_buffer()).await?;
     Ok(Some(js_sys::Uint8Array::new(&buffer).to_vec()))
 }
 

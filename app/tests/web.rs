@@ -1,6 +1,7 @@
 //! Browser glue in a real Chromium (wasm-bindgen-test-runner + chromedriver): Blob reads,
 //! WebCodecs decoding of the first frame of the H.264 and VP9 fixtures, and sound tracks (AAC,
-//! Opus) decoded by WebCodecs' AudioDecoder into 16 kHz windows.
+//! Opus) decoded by WebCodecs' AudioDecoder into 16 kHz windows; OPFS reads that a save
+//! races.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
@@ -184,4 +185,65 @@ fn progress_never_reads_minus_zero() {
     // A window ending past the end is counted as the end.
     let text = phase_text(&Phase::Running, 27.5, 26.0, 5.0);
     assert!(text.starts_with("Transcribing: 26.0 s of 26.0 s"), "{text}");
+}
+
+/// An OPFS file handle under a test folder, created with `text` in it.
+async fn stored_file(name: &str, text: &str) -> web_sys::FileSystemFileHandle {
+    use wasm_bindgen_futures::JsFuture;
+    let storage = web_sys::window().unwrap().navigator().storage();
+    let root: web_sys::FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
+        .await
+        .unwrap()
+        .unchecked_into();
+    let options = web_sys::FileSystemGetFileOptions::new();
+    options.set_create(true);
+    let handle: web_sys::FileSystemFileHandle =
+        JsFuture::from(root.get_file_handle_with_options(name, &options))
+            .await
+            .unwrap()
+            .unchecked_into();
+    write_text(&handle, text).await;
+    handle
+}
+
+async fn write_text(handle: &web_sys::FileSystemFileHandle, text: &str) {
+    use wasm_bindgen_futures::JsFuture;
+    let stream: web_sys::FileSystemWritableFileStream = JsFuture::from(handle.create_writable())
+        .await
+        .unwrap()
+        .unchecked_into();
+    JsFuture::from(stream.write_with_str(text).unwrap())
+        .await
+        .unwrap();
+    JsFuture::from(stream.close()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_stored_file_saved_over_while_being_read_is_read_again() {
+    use reelsmith_app::project_store::read_snapshot;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen_futures::{future_to_promise, JsFuture};
+    let handle = stored_file("snapshot-test.json", "the first save").await;
+    let reads = Rc::new(Cell::new(0));
+    let (text, _) = read_snapshot(&handle, |file| {
+        reads.set(reads.get() + 1);
+        if reads.get() > 1 {
+            return file.text();
+        }
+        // A save lands between taking the snapshot and reading it.
+        let (file, handle) = (file.clone(), handle.clone());
+        future_to_promise(async move {
+            write_text(&handle, "the second save").await;
+            JsFuture::from(file.text()).await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(text.as_string().unwrap(), "the second save");
+    assert_eq!(
+        reads.get(),
+        2,
+        "the stale snapshot's read failed and was made again"
+    );
 }

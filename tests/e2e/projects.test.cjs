@@ -118,7 +118,16 @@ function projectFiles(page) {
 function projectText(page, id) {
   return page.evaluate(async (i) => {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('projects');
-    return (await (await dir.getFileHandle(`${i}.json`)).getFile()).text();
+    const handle = await dir.getFileHandle(`${i}.json`);
+    // A save landing between getFile() and the read makes the snapshot unreadable
+    // (NotReadableError): read the new file then, as the app does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (await handle.getFile()).text();
+      } catch (e) {
+        if (e.name !== 'NotReadableError' || attempt === 3) throw e;
+      }
+    }
   }, id);
 }
 
