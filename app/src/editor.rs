@@ -125,9 +125,19 @@ impl Editor {
         let Some(player) = self.player.borrow().clone() else {
             return;
         };
-        let job = Job::new(self.settings.clone(), self.transcription);
+        let settings = self
+            .settings
+            .with_choice(&self.transcription.choice.get_untracked());
+        let job = Job::new(settings, self.transcription);
         self.job.replace(Some(Rc::clone(&job)));
         spawn_local(job.run(player));
+    }
+
+    /// Transcribes the open video again (the Settings' model, language or task changed): the
+    /// new transcript replaces the project's.
+    pub(crate) fn transcribe_again(&self) {
+        self.transcription.replaces_transcript.set(true);
+        self.transcribe();
     }
 
     pub(crate) fn cancel_transcription(&self) {
@@ -187,6 +197,7 @@ impl Editor {
             editor.stop();
             editor.cancel_transcription();
             editor.transcription.phase.set(Phase::Idle);
+            editor.transcription.language_note.set(None);
             editor
                 .transcription
                 .transcript
@@ -204,6 +215,7 @@ impl Editor {
             if editor.edits.start(source, duration) && editor.resume_transcript() {
                 return; // the saved project already has this video's transcript
             }
+            editor.transcription.replaces_transcript.set(false);
             editor.transcribe();
         });
     }

@@ -55,8 +55,11 @@ fn load_caption_fonts() {
     let Ok(load) = load.dyn_into::<js_sys::Function>() else {
         return;
     };
+    // A letter of every subset (Latin, Latin Extended, Vietnamese, Greek and its extension,
+    // Cyrillic and its extension) loads every file of the family.
+    const EVERY_SUBSET: &str = "aĀạΩἀжѢ";
     for font in ["16px Anton", "16px Inter", "bold 16px Inter"] {
-        let _ = load.call1(&fonts, &font.into());
+        let _ = load.call2(&fonts, &font.into(), &EVERY_SUBSET.into());
     }
 }
 
@@ -102,14 +105,16 @@ fn App() -> impl IntoView {
     let shortcuts_open = RwSignal::new(false);
     // The editor is the page: its key handler lives as long as it does.
     keys::listen(editor.clone(), shortcuts_open);
-    settings::load_model_info(editor.settings.model.clone(), editor.transcription);
+    settings::restore_choice(&editor.settings, editor.transcription);
     // A finished transcript becomes part of the project.
     {
         let (state, edits) = (editor.transcription, editor.edits);
         Effect::new(move |_| {
             if state.phase.get() == Phase::Done
-                && edits.project.with_untracked(|p| p.transcript.is_empty())
+                && (edits.project.with_untracked(|p| p.transcript.is_empty())
+                    || state.replaces_transcript.get_untracked())
             {
+                state.replaces_transcript.set(false);
                 let segments: Vec<_> = state
                     .transcript
                     .with_untracked(|t| t.segments().cloned().collect());

@@ -1,31 +1,123 @@
-//! The Settings panel: the speech model (name, size, whether it is stored in this browser),
-//! transcription workers and threads, and removing the stored model.
+//! The Settings panel: which speech model transcribes (tiny.en or base, with each one's size,
+//! and its speed and memory on this device once measured), the language spoken (detected or
+//! chosen) and whether captions are in that language or translated into English; whether the
+//! model is stored in this browser; transcription workers; removing the stored model. The
+//! choice is kept in `localStorage` once the user changes it, and applies from the next
+//! transcription ("Transcribe again" applies it to the open video).
+
+use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use reelsmith_core::language::{by_name, SpeechChoice, Task};
 
+use crate::editor::{use_editor, Editor};
 use crate::model_store;
-use crate::transcriber::TranscriptState;
+use crate::transcriber::{Measured, Phase, Settings, TranscriptState};
+
+/// Where the choice is kept (only once the user changes it: a first visit stores nothing).
+const CHOICE_KEY: &str = "reelsmith.speech";
+
+/// The models offered: folder name, short name, what it is good for.
+const MODELS: [(&str, &str, &str); 2] = [
+    ("whisper-base", "base", "accurate, 99 languages"),
+    ("whisper-tiny.en", "tiny.en", "fast, English only"),
+];
 
 /// A size as the editor writes it.
 pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn stored_choice() -> Option<SpeechChoice> {
+    SpeechChoice::parse(&local_storage()?.get_item(CHOICE_KEY).ok().flatten()?)
+}
+
+/// Keeps the choice for later visits; where the browser refuses, it holds for this visit.
+fn store_choice(choice: &SpeechChoice) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(CHOICE_KEY, &choice.to_json());
+    }
+}
+
+/// The choice at start-up: the one kept, else the defaults; a model the page names
+/// (`?model=`) is shown as the one in use. The panel's model facts follow the choice.
+pub fn restore_choice(settings: &Settings, state: TranscriptState) {
+    let mut choice =
+        stored_choice().unwrap_or_else(|| SpeechChoice::new(model_store::DEFAULT_MODEL));
+    if settings.model_from_page {
+        choice.model = settings.model.clone();
+    }
+    state.choice.set(choice);
+    Effect::new(move |_| {
+        let model = state.choice.with(|c| c.model.clone());
+        load_model_info(model, state);
+    });
+}
+
 /// Fetches the model's manifest and what of it is stored, for the settings panel.
 pub fn load_model_info(name: String, state: TranscriptState) {
     spawn_local(async move {
-        if let Ok(manifest) = model_store::fetch_manifest(&name).await {
-            let stored = model_store::stored_bytes(&manifest).await.ok();
-            state.model.set(Some(manifest));
-            state.stored_bytes.set(stored);
+        match model_store::fetch_manifest(&name).await {
+            Ok(manifest) => {
+                let stored = model_store::stored_bytes(&manifest).await.ok();
+                if state.choice.with_untracked(|c| c.model == name) {
+                    state.model.set(Some(manifest));
+                    state.stored_bytes.set(stored);
+                }
+            }
+            Err(_) => {
+                state.model.set(None);
+                state.stored_bytes.set(None);
+            }
         }
     });
 }
 
+/// One model's entry in the picker: "base — accurate, 99 languages (77.4 MB)".
+fn model_label(short: &str, about: &str, size: Option<u64>) -> String {
+    match size {
+        Some(bytes) => format!("{short} — {about} ({})", megabytes(bytes)),
+        None => format!("{short} — {about}"),
+    }
+}
+
+/// What this session measured of a model on this device.
+fn measured_text(measured: Option<Measured>) -> String {
+    let Some(m) = measured else {
+        return "Speed here: measured when it first transcribes.".to_string();
+    };
+    let workers = if m.workers == 1 { "worker" } else { "workers" };
+    let memory = m
+        .memory_bytes
+        .map(|bytes| format!(", {} each", megabytes(bytes)))
+        .unwrap_or_default();
+    format!(
+        "Speed here: {:.1}× real time with {} {workers}{memory}.",
+        m.real_time, m.workers
+    )
+}
+
 #[component]
 pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
+    let editor = use_editor();
+    let handle = StoredValue::new_local(editor.clone());
     let remove_error = RwSignal::new(None::<String>);
+    let sizes = RwSignal::new(BTreeMap::<String, u64>::new());
+    // The offered models' sizes, from their manifests (a model the server lacks shows none).
+    for (name, _, _) in MODELS {
+        spawn_local(async move {
+            if let Ok(manifest) = model_store::fetch_manifest(name).await {
+                sizes.update(|s| {
+                    s.insert(name.to_string(), manifest.total_bytes());
+                });
+            }
+        });
+    }
     let remove = move |_| {
         let Some(manifest) = state.model.get_untracked() else {
             return;
@@ -40,13 +132,96 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
             }
         });
     };
+    let change = move |f: &dyn Fn(&mut SpeechChoice)| {
+        state.choice.update(|c| f(c));
+        state.choice.with_untracked(store_choice);
+    };
+    let english_only = move || state.choice.with(|c| SpeechChoice::english_only(&c.model));
+    let info = editor.info;
+    let can_transcribe_again = move || {
+        info.with(Option::is_some)
+            && !matches!(
+                state.phase.get(),
+                Phase::Downloading { .. } | Phase::Loading | Phase::Running | Phase::NoSound
+            )
+    };
+    let models = move || {
+        let chosen = state.choice.with(|c| c.model.clone());
+        let mut list: Vec<(String, String)> = MODELS
+            .iter()
+            .map(|&(name, short, about)| {
+                let size = sizes.with(|s| s.get(name).copied());
+                (name.to_string(), model_label(short, about, size))
+            })
+            .collect();
+        // A model the page named (tests, benchmarks) is listed as it is.
+        if !list.iter().any(|(name, _)| *name == chosen) {
+            list.push((chosen.clone(), chosen.clone()));
+        }
+        list.into_iter()
+            .map(|(name, label)| {
+                let selected = name == chosen;
+                view! { <option value=name selected=selected>{label}</option> }
+            })
+            .collect::<Vec<_>>()
+    };
+    let languages = move || {
+        let chosen = state.choice.with(|c| c.language.clone());
+        by_name()
+            .into_iter()
+            .map(|l| {
+                let selected = chosen.as_deref() == Some(l.code);
+                view! { <option value=l.code selected=selected>{l.name}</option> }
+            })
+            .collect::<Vec<_>>()
+    };
     view! {
         <details class="settings" data-testid="settings">
             <summary>"Settings"</summary>
             <dl>
-                <dt>"Speech model"</dt>
-                <dd data-testid="model-name">
-                    {move || state.model.with(|m| m.as_ref().map_or("not available".to_string(), |m| m.name.clone()))}
+                <dt><label for="model-choice">"Speech model"</label></dt>
+                <dd>
+                    <select id="model-choice" data-testid="model-choice"
+                        on:change=move |ev| {
+                            let model = event_target_value(&ev);
+                            change(&|c| c.model.clone_from(&model));
+                        }>
+                        {models}
+                    </select>
+                    <p class="hint" data-testid="model-measured">
+                        {move || {
+                            let model = state.choice.with(|c| c.model.clone());
+                            measured_text(state.measured.with(|m| m.get(&model).copied()))
+                        }}
+                    </p>
+                    <span class="visually-hidden" data-testid="model-name">
+                        {move || state.model.with(|m| m.as_ref().map_or("not available".to_string(), |m| m.name.clone()))}
+                    </span>
+                </dd>
+                <dt><label for="language-choice">"Language spoken"</label></dt>
+                <dd>
+                    <select id="language-choice" data-testid="language-choice" disabled=english_only
+                        on:change=move |ev| {
+                            let code = event_target_value(&ev);
+                            change(&|c| c.language = (!code.is_empty()).then(|| code.clone()));
+                        }>
+                        <option value="" selected=move || state.choice.with(|c| c.language.is_none())>"Detect it"</option>
+                        {languages}
+                    </select>
+                </dd>
+                <dt><label for="task-choice">"Transcript in"</label></dt>
+                <dd>
+                    <select id="task-choice" data-testid="task-choice" disabled=english_only
+                        on:change=move |ev| {
+                            let task = if event_target_value(&ev) == "translate" { Task::Translate } else { Task::Transcribe };
+                            change(&|c| c.task = task);
+                        }>
+                        <option value="transcribe" selected=move || state.choice.with(|c| c.task == Task::Transcribe)>"the language spoken"</option>
+                        <option value="translate" selected=move || state.choice.with(|c| c.task == Task::Translate)>"English (translated)"</option>
+                    </select>
+                    <Show when=english_only>
+                        <p class="hint" data-testid="english-only">"This model knows only English: choose base for other languages or translation."</p>
+                    </Show>
                 </dd>
                 <dt>"Size"</dt>
                 <dd data-testid="model-size">
@@ -72,6 +247,12 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
                     }}
                 </dd>
             </dl>
+            <Show when=can_transcribe_again>
+                <button data-testid="transcribe-again"
+                    on:click=move |_| handle.with_value(Editor::transcribe_again)>
+                    "Transcribe this video again with these settings"
+                </button>
+            </Show>
             <button data-testid="remove-model" on:click=remove>"Remove the speech model"</button>
             <Show when=move || remove_error.with(Option::is_some)>
                 <p class="error" data-testid="remove-error">{move || remove_error.get()}</p>

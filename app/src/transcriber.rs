@@ -4,6 +4,7 @@
 //! workers at once. A worker that crashes is restarted and its window retried once.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -13,6 +14,7 @@ use futures::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use reelsmith_core::chunk::AudioWindow;
+use reelsmith_core::language::{caption_font_warning, describe, SpeechChoice, Task};
 use reelsmith_core::protocol::{
     pcm_to_bytes, ModelManifest, RequestBody, Response, ResponseBody, TranscribeRequest,
     WorkerError,
@@ -24,14 +26,20 @@ use crate::player::Player;
 use crate::sound::{stream_windows, SoundError};
 use crate::worker_client::WorkerClient;
 
-/// How the page asked transcription to run (query parameters, for tests and benchmarks:
-/// `?model=whisper-random`, `?workers=2`, `?fault=worker-crash`).
+/// How a transcription runs: the page's query parameters (for tests and benchmarks:
+/// `?model=whisper-random`, `?workers=2`, `?fault=worker-crash`) and the user's
+/// [`SpeechChoice`] (model, language, task; see [`Settings::with_choice`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub model: String,
+    /// Whether the page named the model (`?model=`): it then wins over the user's choice.
+    pub model_from_page: bool,
     pub workers: usize,
     /// Crash the worker on the first window (tests the restart path).
     pub crash_first_window: bool,
+    /// The language spoken; `None` detects it on the first window with speech.
+    pub language: Option<String>,
+    pub task: Task,
 }
 
 impl Settings {
@@ -43,14 +51,48 @@ impl Settings {
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency() as usize)
             .unwrap_or(2);
+        let page_model = get("model");
         Self {
-            model: get("model").unwrap_or_else(|| model_store::DEFAULT_MODEL.to_string()),
+            model_from_page: page_model.is_some(),
+            model: page_model.unwrap_or_else(|| model_store::DEFAULT_MODEL.to_string()),
             workers: get("workers")
                 .and_then(|w| w.parse().ok())
                 .unwrap_or_else(|| default_workers(cores)),
             crash_first_window: get("fault").as_deref() == Some("worker-crash"),
+            language: None,
+            task: Task::Transcribe,
         }
     }
+
+    /// These settings with the user's choice of model (unless the page named one), language
+    /// and task.
+    pub fn with_choice(&self, choice: &SpeechChoice) -> Self {
+        let model = if self.model_from_page {
+            self.model.clone()
+        } else {
+            choice.model.clone()
+        };
+        let (language, task) = SpeechChoice {
+            model: model.clone(),
+            ..choice.clone()
+        }
+        .decoding();
+        Self {
+            model,
+            language,
+            task,
+            ..self.clone()
+        }
+    }
+}
+
+/// What one model did on this device in this session: speed and memory per worker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    /// Seconds of audio per second of transcription, all workers together.
+    pub real_time: f64,
+    pub workers: usize,
+    pub memory_bytes: Option<u64>,
 }
 
 /// Where a transcription stands.
@@ -84,6 +126,15 @@ pub struct TranscriptState {
     pub stored_bytes: RwSignal<Option<u64>>,
     /// The sound's loudness, RMS per 100 ms (for suggestions and the waveform).
     pub loudness: RwSignal<Vec<f32>>,
+    /// The model, language and task the next transcription uses (Settings).
+    pub choice: RwSignal<SpeechChoice>,
+    /// What the transcript is in ("Spanish (detected)"); `None` for an English-only model.
+    pub language_note: RwSignal<Option<String>>,
+    /// Whether the running transcription replaces the project's transcript when done (the
+    /// user asked to transcribe again); otherwise only an empty one is filled.
+    pub replaces_transcript: RwSignal<bool>,
+    /// Each model's speed and memory, as measured by this session's transcriptions.
+    pub measured: RwSignal<BTreeMap<String, Measured>>,
 }
 
 impl TranscriptState {
@@ -99,6 +150,10 @@ impl TranscriptState {
             model: RwSignal::new(None),
             stored_bytes: RwSignal::new(None),
             loudness: RwSignal::new(Vec::new()),
+            choice: RwSignal::new(SpeechChoice::new(model_store::DEFAULT_MODEL)),
+            language_note: RwSignal::new(None),
+            replaces_transcript: RwSignal::new(false),
+            measured: RwSignal::new(BTreeMap::new()),
         }
     }
 
@@ -125,6 +180,16 @@ enum Failure {
     Cancelled,
 }
 
+/// Where finding the video's language stands: the first window with the language left open
+/// detects it, and every later window is decoded in it, so one video is in one language.
+#[derive(Debug, Clone, PartialEq)]
+enum Detection {
+    NotStarted,
+    Running,
+    /// The language the first window was decoded in (`None`: the model names none).
+    Known(Option<String>),
+}
+
 /// One transcription of one video.
 pub struct Job {
     settings: Settings,
@@ -135,6 +200,7 @@ pub struct Job {
     live: RefCell<Vec<(u64, web_sys::Worker, mpsc::UnboundedSender<WorkerEvent>)>>,
     next_worker: Cell<u64>,
     started_ms: Cell<f64>,
+    detection: RefCell<Detection>,
 }
 
 fn now_ms() -> f64 {
@@ -154,6 +220,7 @@ impl Job {
             live: RefCell::new(Vec::new()),
             next_worker: Cell::new(0),
             started_ms: Cell::new(0.0),
+            detection: RefCell::new(Detection::NotStarted),
         })
     }
 
@@ -189,7 +256,11 @@ impl Job {
         let state = self.state;
         state.transcript.set(Transcript::new());
         state.notices.set(Vec::new());
+        state.language_note.set(None);
         state.elapsed_secs.set(0.0);
+        if let Some(code) = self.settings.language.clone() {
+            self.language_found(Some(code));
+        }
         state.total_secs.set(player.info().duration_secs());
         if player.info().audio.is_none() {
             state.phase.set(Phase::NoSound);
@@ -231,6 +302,7 @@ impl Job {
         let phase = match produced {
             Ok(loudness) if worker_errors.len() < self.settings.workers => {
                 state.loudness.set(loudness);
+                self.record_speed();
                 Phase::Done
             }
             Err(SoundError::NoSound) => Phase::NoSound,
@@ -280,12 +352,23 @@ impl Job {
                 return Ok(());
             };
             let span = window.span();
+            let Some((language, detects)) = self.window_language().await else {
+                return Ok(()); // cancelled while another window found the language
+            };
             let mut request = TranscribeRequest {
                 span,
                 pcm_f32le: pcm_to_bytes(&window.samples),
+                language,
+                task: self.settings.task,
                 crash: self.crash_pending.replace(false),
             };
             drop(window);
+            // A window that was to find the language and failed leaves it to the next one.
+            let unfound = || {
+                if detects {
+                    self.detection.replace(Detection::NotStarted);
+                }
+            };
             let mut retried = false;
             loop {
                 match worker
@@ -295,9 +378,13 @@ impl Job {
                     Ok(ResponseBody::Transcribed {
                         span,
                         segments,
+                        language,
                         memory_bytes,
                         ..
                     }) => {
+                        if detects {
+                            self.language_found(language);
+                        }
                         self.state.transcript.update(|t| t.insert(span, segments));
                         self.record_memory(memory_bytes);
                         self.update_elapsed();
@@ -306,6 +393,7 @@ impl Job {
                     Ok(other) => {
                         let message = format!("the worker answered out of turn ({other:?})");
                         self.state.transcript.update(|t| t.fail(span, message));
+                        unfound();
                         break;
                     }
                     Err(Failure::Cancelled) => return Ok(()),
@@ -313,6 +401,7 @@ impl Job {
                         self.state
                             .transcript
                             .update(|t| t.fail(span, e.to_string()));
+                        unfound();
                         break;
                     }
                     Err(Failure::Crashed(message)) => {
@@ -328,6 +417,7 @@ impl Job {
                                 self.state
                                     .transcript
                                     .update(|t| t.fail(span, message.clone()));
+                                unfound();
                                 return Err(message);
                             }
                         };
@@ -336,6 +426,7 @@ impl Job {
                                 "This part could not be transcribed: the worker stopped twice ({message})."
                             );
                             self.state.transcript.update(|t| t.fail(span, message));
+                            unfound();
                             break;
                         }
                         retried = true;
@@ -344,6 +435,65 @@ impl Job {
                 }
             }
         }
+    }
+
+    /// The language to decode the next window in, and whether this window finds it: the one
+    /// chosen; else the one an earlier window found; else this window detects it, or — while
+    /// another window is detecting — it waits for that. `None` when cancelled meanwhile.
+    async fn window_language(&self) -> Option<(Option<String>, bool)> {
+        if let Some(language) = &self.settings.language {
+            return Some((Some(language.clone()), false));
+        }
+        loop {
+            let detection = self.detection.borrow().clone();
+            match detection {
+                Detection::Known(language) => return Some((language, false)),
+                Detection::NotStarted => {
+                    self.detection.replace(Detection::Running);
+                    return Some((None, true));
+                }
+                Detection::Running => {}
+            }
+            if self.is_cancelled() {
+                return None;
+            }
+            TimeoutFuture::new(50).await;
+        }
+    }
+
+    /// The first window's language is the video's: said in the transcript panel, with a
+    /// warning when the caption fonts cannot draw it.
+    fn language_found(&self, language: Option<String>) {
+        let note = describe(
+            language.as_deref(),
+            self.settings.language.as_deref(),
+            self.settings.task,
+        );
+        self.state.language_note.set(note);
+        if let Some(warning) = language
+            .as_deref()
+            .and_then(|code| caption_font_warning(code, self.settings.task))
+        {
+            self.state.note(warning);
+        }
+        self.detection.replace(Detection::Known(language));
+    }
+
+    /// Keeps this model's speed and memory on this device for the Settings panel.
+    fn record_speed(&self) {
+        let elapsed = self.state.elapsed_secs.get_untracked();
+        let done = self.state.transcript.with_untracked(|t| t.done_secs());
+        if elapsed <= 0.0 || done <= 0.0 {
+            return;
+        }
+        let measured = Measured {
+            real_time: done / elapsed,
+            workers: self.settings.workers,
+            memory_bytes: self.state.worker_memory.get_untracked(),
+        };
+        self.state.measured.update(|m| {
+            m.insert(self.settings.model.clone(), measured);
+        });
     }
 
     fn describe(&self, failure: Failure) -> String {

@@ -250,6 +250,11 @@ pub(crate) fn TranscriptPanel() -> impl IntoView {
             >
                 {move || phase_text(&state.phase.get(), done(), state.total_secs.get(), state.elapsed_secs.get())}
             </p>
+            <Show when=move || state.language_note.with(Option::is_some)>
+                <p class="language" data-testid="transcript-language">
+                    {move || state.language_note.get().map(|note| format!("Language: {note}"))}
+                </p>
+            </Show>
             <Show when=running>
                 <progress data-testid="transcript-progress" aria-label="Transcription progress" max="1" value=move || progress_value().to_string()></progress>
                 <button data-testid="transcript-cancel" aria-label="Cancel transcription" on:click=move |_| seeker.with_value(Editor::cancel_transcription)>"Cancel"</button>

@@ -34,12 +34,18 @@ pub struct Font {
 impl Font {
     /// The CSS `font` shorthand for a canvas.
     pub fn css(&self) -> String {
-        format!(
-            "{}{:.0}px \"{}\", sans-serif",
-            if self.bold { "bold " } else { "" },
-            self.size_px,
-            self.family
-        )
+        let bold = if self.bold { "bold " } else { "" };
+        if self.family == FALLBACK_FONT {
+            format!(
+                "{bold}{:.0}px \"{}\", sans-serif",
+                self.size_px, self.family
+            )
+        } else {
+            format!(
+                "{bold}{:.0}px \"{}\", \"{FALLBACK_FONT}\", sans-serif",
+                self.size_px, self.family
+            )
+        }
     }
 }
 
@@ -175,6 +181,128 @@ impl Rgba {
 
 /// The fonts bundled with the editor (`public/fonts`).
 pub const FONTS: [&str; 2] = ["Anton", "Inter"];
+
+/// The family that fills in letters a template's own font lacks (Anton has no Greek or
+/// Cyrillic); its subsets cover Latin, Greek and Cyrillic.
+pub const FALLBACK_FONT: &str = "Inter";
+
+/// One file of a bundled font: a subset of its letters (`unicode-range`, as CSS writes it).
+/// The page's style sheet declares the same faces; the export worker loads these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FontFace {
+    pub family: &'static str,
+    /// The file's name in `public/fonts`.
+    pub file: &'static str,
+    pub weight: u16,
+    pub unicode_range: &'static str,
+}
+
+/// Every bundled font file: Anton in Latin, Latin Extended and Vietnamese; Inter in those and
+/// Greek, Greek Extended, Cyrillic and Cyrillic Extended, regular and bold.
+pub const FONT_FACES: [FontFace; 17] = [
+    FontFace {
+        family: "Anton",
+        file: "Anton-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0000-00FF,U+0131,U+0152-0153,U+02BB-02BC,U+02C6,U+02DA,U+02DC,U+0304,U+0308,U+0329,U+2000-206F,U+20AC,U+2122,U+2191,U+2193,U+2212,U+2215,U+FEFF,U+FFFD",
+    },
+    FontFace {
+        family: "Anton",
+        file: "Anton-LatinExt-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0100-02BA,U+02BD-02C5,U+02C7-02CC,U+02CE-02D7,U+02DD-02FF,U+0304,U+0308,U+0329,U+1D00-1DBF,U+1E00-1E9F,U+1EF2-1EFF,U+2020,U+20A0-20AB,U+20AD-20C0,U+2113,U+2C60-2C7F,U+A720-A7FF",
+    },
+    FontFace {
+        family: "Anton",
+        file: "Anton-Vietnamese-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0102-0103,U+0110-0111,U+0128-0129,U+0168-0169,U+01A0-01A1,U+01AF-01B0,U+0300-0301,U+0303-0304,U+0308-0309,U+0323,U+0329,U+1EA0-1EF9,U+20AB",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0000-00FF,U+0131,U+0152-0153,U+02BB-02BC,U+02C6,U+02DA,U+02DC,U+0304,U+0308,U+0329,U+2000-206F,U+20AC,U+2122,U+2191,U+2193,U+2212,U+2215,U+FEFF,U+FFFD",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+0000-00FF,U+0131,U+0152-0153,U+02BB-02BC,U+02C6,U+02DA,U+02DC,U+0304,U+0308,U+0329,U+2000-206F,U+20AC,U+2122,U+2191,U+2193,U+2212,U+2215,U+FEFF,U+FFFD",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-LatinExt-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0100-02BA,U+02BD-02C5,U+02C7-02CC,U+02CE-02D7,U+02DD-02FF,U+0304,U+0308,U+0329,U+1D00-1DBF,U+1E00-1E9F,U+1EF2-1EFF,U+2020,U+20A0-20AB,U+20AD-20C0,U+2113,U+2C60-2C7F,U+A720-A7FF",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-LatinExt-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+0100-02BA,U+02BD-02C5,U+02C7-02CC,U+02CE-02D7,U+02DD-02FF,U+0304,U+0308,U+0329,U+1D00-1DBF,U+1E00-1E9F,U+1EF2-1EFF,U+2020,U+20A0-20AB,U+20AD-20C0,U+2113,U+2C60-2C7F,U+A720-A7FF",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Vietnamese-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0102-0103,U+0110-0111,U+0128-0129,U+0168-0169,U+01A0-01A1,U+01AF-01B0,U+0300-0301,U+0303-0304,U+0308-0309,U+0323,U+0329,U+1EA0-1EF9,U+20AB",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Vietnamese-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+0102-0103,U+0110-0111,U+0128-0129,U+0168-0169,U+01A0-01A1,U+01AF-01B0,U+0300-0301,U+0303-0304,U+0308-0309,U+0323,U+0329,U+1EA0-1EF9,U+20AB",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Greek-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0370-0377,U+037A-037F,U+0384-038A,U+038C,U+038E-03A1,U+03A3-03FF",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Greek-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+0370-0377,U+037A-037F,U+0384-038A,U+038C,U+038E-03A1,U+03A3-03FF",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-GreekExt-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+1F00-1FFF",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-GreekExt-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+1F00-1FFF",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Cyrillic-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0301,U+0400-045F,U+0490-0491,U+04B0-04B1,U+2116",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-Cyrillic-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+0301,U+0400-045F,U+0490-0491,U+04B0-04B1,U+2116",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-CyrillicExt-Regular.woff2",
+        weight: 400,
+        unicode_range: "U+0460-052F,U+1C80-1C8A,U+20B4,U+2DE0-2DFF,U+A640-A69F,U+FE2E-FE2F",
+    },
+    FontFace {
+        family: "Inter",
+        file: "Inter-CyrillicExt-Bold.woff2",
+        weight: 700,
+        unicode_range: "U+0460-052F,U+1C80-1C8A,U+20B4,U+2DE0-2DFF,U+A640-A69F,U+FE2E-FE2F",
+    },
+];
 
 const WHITE: Rgba = Rgba(255, 255, 255, 255);
 const BLACK: Rgba = Rgba(0, 0, 0, 255);
@@ -522,6 +650,47 @@ mod tests {
     }
 
     #[test]
+    fn every_bundled_font_file_is_there_and_declared_by_the_style_sheet() {
+        let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+        let css = std::fs::read_to_string(public.join("style.css")).unwrap();
+        for face in FONT_FACES {
+            assert!(public.join("fonts").join(face.file).is_file(), "{face:?}");
+            let declared = format!(
+                "@font-face {{ font-family: \"{}\"; src: url(\"fonts/{}\") format(\"woff2\"); font-weight: {}; unicode-range: {}; }}",
+                face.family, face.file, face.weight, face.unicode_range
+            );
+            assert!(css.contains(&declared), "style.css lacks {declared}");
+        }
+        assert_eq!(css.matches("@font-face").count(), FONT_FACES.len());
+        // Every template's font is bundled, and the fallback has Greek and Cyrillic.
+        for style in templates() {
+            assert!(FONTS.contains(&style.font.family.as_str()), "{}", style.id);
+        }
+        let covers = |family: &str, ch: char| {
+            FONT_FACES
+                .iter()
+                .any(|f| f.family == family && in_range(f.unicode_range, ch))
+        };
+        for ch in ['a', 'ñ', 'ł', 'ạ', 'Ω', 'ж', 'ї'] {
+            assert!(covers(FALLBACK_FONT, ch), "{ch}");
+        }
+        assert!(covers("Anton", 'ł') && !covers("Anton", 'ж'));
+    }
+
+    /// Whether a CSS unicode-range ("U+0000-00FF,U+0131") holds `ch`.
+    fn in_range(range: &str, ch: char) -> bool {
+        range.split(',').any(|part| {
+            let part = part.trim().trim_start_matches("U+");
+            let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+            let (lo, hi) = (
+                u32::from_str_radix(lo, 16).unwrap(),
+                u32::from_str_radix(hi, 16).unwrap(),
+            );
+            (lo..=hi).contains(&(ch as u32))
+        })
+    }
+
+    #[test]
     fn every_template_matches_its_golden_file() {
         let measure = FixedWidth { em: 0.55 };
         for style in templates() {
@@ -644,7 +813,7 @@ mod tests {
                 bold: true
             }
             .css(),
-            "bold 84px \"Anton\", sans-serif"
+            "bold 84px \"Anton\", \"Inter\", sans-serif"
         );
     }
 }

@@ -11,6 +11,7 @@ pub mod edit;
 pub mod embed;
 pub mod export;
 pub mod guides;
+pub mod language;
 pub mod local_data;
 pub mod media;
 pub mod mp4;

@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::language::Task;
 use crate::transcript::{Segment, WindowSpan};
 
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -31,6 +32,12 @@ pub struct TranscribeRequest {
     /// of numbers): see [`pcm_to_bytes`].
     #[serde(with = "serde_bytes")]
     pub pcm_f32le: Vec<u8>,
+    /// The language spoken (a code of [`crate::language::LANGUAGES`]); `None` lets a
+    /// multilingual model detect it in this window. English-only models take `None` or "en".
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub task: Task,
     /// Makes the worker crash on this request (fault injection for the restart path; the app
     /// sets it only when the page is opened with `?fault=worker-crash`).
     #[serde(default)]
@@ -60,6 +67,9 @@ pub enum ResponseBody {
     Transcribed {
         span: WindowSpan,
         segments: Vec<Segment>,
+        /// The language the window was decoded in (given or detected); `None` for an
+        /// English-only model or a window without speech.
+        language: Option<String>,
         millis: f64,
         memory_bytes: u64,
     },
@@ -187,6 +197,8 @@ mod tests {
                     end_secs: 118.5,
                 },
                 pcm_f32le: pcm_to_bytes(&[0.5, -0.25, 1.0]),
+                language: Some("es".into()),
+                task: Task::Translate,
                 crash: false,
             }),
         };

@@ -77,13 +77,8 @@ pub struct SpecialTokens {
     pub timestamp_begin: u32,
 }
 
-/// Whisper's task, chosen by a token after the language.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Task {
-    #[default]
-    Transcribe,
-    Translate,
-}
+/// Whisper's task, chosen by a token after the language (defined with the app's protocol).
+pub use reelsmith_core::language::Task;
 
 /// A word (Whisper's notion: a piece of text starting with a space or punctuation) and the
 /// range of token positions it came from.

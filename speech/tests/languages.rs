@@ -36,6 +36,22 @@ fn assert_has(t: &Transcription, keys: &[&str], what: &str) {
 }
 
 #[test]
+fn the_editor_lists_the_languages_base_knows_in_token_order() {
+    let base = engine("whisper-base");
+    let model: Vec<&str> = base
+        .tokenizer()
+        .languages()
+        .iter()
+        .map(|(code, _)| code.as_str())
+        .collect();
+    let editor: Vec<&str> = reelsmith_core::language::LANGUAGES
+        .iter()
+        .map(|l| l.code)
+        .collect();
+    assert_eq!(model, editor);
+}
+
+#[test]
 fn base_hears_which_language_is_spoken() {
     let base = engine("whisper-base");
     assert!(base.is_multilingual());

@@ -13,7 +13,7 @@ use reelsmith_core::protocol::{
 };
 use reelsmith_core::transcript::Segment;
 use reelsmith_speech::model::{Graph, ModelError, WhisperModel};
-use reelsmith_speech::transcribe::Engine;
+use reelsmith_speech::transcribe::{DecodeOptions, Engine};
 use sha2::{Digest, Sha256};
 
 /// Builds the engine from the model's files, refusing any whose SHA-256 differs from the
@@ -106,29 +106,48 @@ impl<'m> ModelLoader<'m> {
     }
 }
 
-/// Transcribes one window; the segments come back in the video's time line.
+/// A window's segments, in the video's time line, and the language they were decoded in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowTranscript {
+    pub segments: Vec<Segment>,
+    pub language: Option<String>,
+}
+
+/// Transcribes one window in the language and task the request asks for.
 pub fn transcribe(
     engine: &Engine,
     request: &TranscribeRequest,
-) -> Result<Vec<Segment>, WorkerError> {
+) -> Result<WindowTranscript, WorkerError> {
     let samples = pcm_from_bytes(&request.pcm_f32le)?;
-    let segments = engine
-        .transcribe(&samples)
+    let options = DecodeOptions {
+        language: request.language.clone(),
+        task: request.task,
+    };
+    let transcription = engine
+        .transcribe_with(&samples, &options)
         .map_err(|e| WorkerError::Transcription(e.to_string()))?;
     let offset = request.span.start_secs;
-    Ok(segments.into_iter().map(|s| s.shifted(offset)).collect())
+    Ok(WindowTranscript {
+        segments: transcription
+            .segments
+            .into_iter()
+            .map(|s| s.shifted(offset))
+            .collect(),
+        language: transcription.language,
+    })
 }
 
 /// What the worker answers to a finished window.
 pub fn transcribed(
     request: &TranscribeRequest,
-    segments: Vec<Segment>,
+    window: WindowTranscript,
     millis: f64,
     memory_bytes: u64,
 ) -> ResponseBody {
     ResponseBody::Transcribed {
         span: request.span,
-        segments,
+        segments: window.segments,
+        language: window.language,
         millis,
         memory_bytes,
     }

@@ -133,10 +133,10 @@ fn transcribe(
     let started = now_ms();
     ENGINE.with_borrow(|engine| {
         let (_, engine) = engine.as_ref().ok_or(WorkerError::NoModel)?;
-        let segments = crate::transcribe(engine, request)?;
+        let window = crate::transcribe(engine, request)?;
         Ok(crate::transcribed(
             request,
-            segments,
+            window,
             now_ms() - started,
             wasm_memory_bytes(),
         ))

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use reelsmith_core::language::Task;
 use reelsmith_core::protocol::{
     pcm_to_bytes, ModelFile, ModelManifest, Request, RequestBody, Response, ResponseBody,
     TranscribeRequest, WorkerError, MODEL_FILES, PROTOCOL_VERSION,
@@ -72,6 +73,8 @@ fn window(index: u32, start_secs: f64, samples: &[f32]) -> TranscribeRequest {
             end_secs: start_secs + samples.len() as f64 / 16_000.0,
         },
         pcm_f32le: pcm_to_bytes(samples),
+        language: None,
+        task: Task::Transcribe,
         crash: false,
     }
 }
@@ -127,10 +130,12 @@ fn the_random_weights_model_transcribes_inside_wasm() {
     let engine = load_engine(&manifest, &files).unwrap();
     let samples = read_wav_16k_mono(SPEECH_WAV).unwrap();
     let request = window(2, 40.0, &samples);
-    let segments = transcribe(&engine, &request).unwrap();
+    let window_text = transcribe(&engine, &request).unwrap();
+    // An English-only model decodes no language token.
+    assert_eq!(window_text.language, None);
     // Random weights say nothing sensible, but every time must lie in the window's span of
     // the video's time line.
-    for segment in &segments {
+    for segment in &window_text.segments {
         assert!(segment.start_secs >= 40.0, "{segment:?}");
         assert!(
             segment.end_secs <= request.span.end_secs + 0.02,
@@ -143,6 +148,27 @@ fn the_random_weights_model_transcribes_inside_wasm() {
     let stats = engine.stats();
     assert!(stats.encoder_calls >= 1, "{stats:?}");
     assert!(stats.decoder_calls >= 1, "{stats:?}");
+}
+
+#[wasm_bindgen_test]
+fn an_english_only_model_refuses_other_languages_and_translation_as_data() {
+    let (manifest, files) = random_model("unused");
+    let engine = load_engine(&manifest, &files).unwrap();
+    let samples = read_wav_16k_mono(SPEECH_WAV).unwrap();
+    let mut request = window(0, 0.0, &samples[..16_000]);
+    request.task = Task::Translate;
+    let refused = transcribe(&engine, &request).unwrap_err();
+    assert!(
+        matches!(&refused, WorkerError::Transcription(m) if m.contains("only English") && m.contains("translate")),
+        "{refused:?}"
+    );
+    request.task = Task::Transcribe;
+    request.language = Some("es".into());
+    let refused = transcribe(&engine, &request).unwrap_err();
+    assert!(
+        matches!(&refused, WorkerError::Transcription(m) if m.contains("only English")),
+        "{refused:?}"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -3,7 +3,7 @@
 //! rows it covers is read back, and `reelsmith_core::pixels::Sprite` turns it into
 //! premultiplied YUV that is blended into every frame showing that state.
 
-use reelsmith_core::captions::{layout, page_at, CaptionPage, CaptionStyle};
+use reelsmith_core::captions::{layout, page_at, CaptionPage, CaptionStyle, FONT_FACES};
 use reelsmith_core::edit::Crop;
 use reelsmith_core::pixels::Sprite;
 use reelsmith_core::transcript::Word;
@@ -13,14 +13,9 @@ use wasm_bindgen_futures::JsFuture;
 use crate::blob_source::js_error_text;
 use crate::caption_draw::{draw_page, page_rows, CanvasMeasure};
 
-/// The bundled caption fonts, as the page's style sheet declares them.
-const FONTS: [(&str, &str, &str); 3] = [
-    ("Anton", "url(fonts/Anton-Regular.woff2)", "400"),
-    ("Inter", "url(fonts/Inter-Regular.woff2)", "400"),
-    ("Inter", "url(fonts/Inter-Bold.woff2)", "700"),
-];
-
-/// Loads the caption fonts into this worker (a worker has its own font set).
+/// Loads the caption fonts into this worker (a worker has its own font set): every bundled
+/// file, with the letters it covers, as the page's style sheet declares them — all of them
+/// before drawing, since canvas text does not wait for a font.
 pub async fn load_fonts() -> Result<(), String> {
     let fonts =
         js_sys::Reflect::get(&js_sys::global(), &"fonts".into()).map_err(|e| js_error_text(&e))?;
@@ -28,10 +23,13 @@ pub async fn load_fonts() -> Result<(), String> {
         .map_err(|e| js_error_text(&e))?
         .dyn_into()
         .map_err(|_| "This browser cannot load fonts in a worker.".to_string())?;
-    for (family, source, weight) in FONTS {
+    for face in FONT_FACES {
         let descriptors = web_sys::FontFaceDescriptors::new();
-        descriptors.set_weight(weight);
-        let face = web_sys::FontFace::new_with_str_and_descriptors(family, source, &descriptors)
+        descriptors.set_weight(&face.weight.to_string());
+        descriptors.set_unicode_range(face.unicode_range);
+        let source = format!("url(fonts/{})", face.file);
+        let family = face.family;
+        let face = web_sys::FontFace::new_with_str_and_descriptors(family, &source, &descriptors)
             .map_err(|e| js_error_text(&e))?;
         let loading = face.load().map_err(|e| js_error_text(&e))?;
         JsFuture::from(loading).await.map_err(|e| {

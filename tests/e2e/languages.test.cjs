@@ -1,0 +1,139 @@
+// End-to-end tests of the speech settings: Whisper base chosen in Settings, served by the relay
+// and run by the app's workers on a Spanish video (espeak-ng, tests/fixtures/make.sh): the
+// language detected and said, the transcript in Spanish, translated into English when asked,
+// a language chosen instead of detected; the choice kept for the next visit; what tiny.en
+// (English only) does not offer. Run by scripts/test.sh (RELAY_BIN, REELSMITH_DIST, FIXTURES,
+// REELSMITH_MODELS).
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { relayAndBrowser } = require('./harness.cjs');
+
+const FIXTURES = process.env.FIXTURES;
+const suite = relayAndBrowser();
+
+async function openEditor() {
+  const page = await suite.context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(suite.url);
+  await page.getByTestId('file-input').waitFor({ state: 'attached' });
+  return { page, errors };
+}
+
+async function waitForPhase(page, wanted, timeout = 300000) {
+  await page.waitForFunction(
+    (want) => document.querySelector('[data-testid=transcript-status]')?.dataset.phase === want,
+    wanted,
+    { timeout, polling: 100 },
+  );
+}
+
+/** The transcript's words, lower case, without punctuation. */
+async function heard(page) {
+  const words = await page.getByTestId('word').evaluateAll((els) => els.map((el) => el.textContent));
+  return words.join(' ').toLowerCase().replace(/[^\p{L}\p{N}' ]+/gu, ' ').replace(/\s+/g, ' ').trim();
+}
+
+function assertHas(text, keys, what) {
+  for (const key of keys) assert.ok(text.includes(key), `${what}: "${key}" missing from "${text}"`);
+}
+
+/** Runs "Transcribe again" and waits for the new transcript (the old one shows meanwhile). */
+async function transcribeAgain(page) {
+  await page.getByTestId('transcribe-again').click();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=transcript-status]')?.dataset.phase !== 'Done',
+    null, { timeout: 15000, polling: 50 },
+  );
+  await waitForPhase(page, 'Done');
+}
+
+test('base, chosen in Settings, detects Spanish, writes it in Spanish, translates it into English when asked, and keeps the choice', async () => {
+  const { page, errors } = await openEditor();
+  await page.getByTestId('settings').locator('summary').click();
+  await page.getByTestId('model-choice').selectOption('whisper-base');
+  // Nothing is stored until the user changes a setting; now the choice is.
+  const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('reelsmith.speech')));
+  assert.deepEqual(kept, { model: 'whisper-base', language: null, task: 'Transcribe' });
+  await page.waitForFunction(() => document.querySelector('[data-testid=model-name]').textContent === 'whisper-base');
+  assert.equal(await page.getByTestId('language-choice').isDisabled(), false);
+
+  await page.getByTestId('file-input').setInputFiles(path.join(FIXTURES, 'speech_es.mp4'));
+  await waitForPhase(page, 'Done');
+  assert.equal(await page.getByTestId('transcript-language').textContent(), 'Language: Spanish (detected)');
+  const spanish = await heard(page);
+  assertHas(spanish, ['buenos días', 'paella', 'arroz'], 'Spanish');
+  assert.ok(!spanish.includes('good morning'), spanish);
+
+  // Translated into English: the new transcript replaces the project's.
+  await page.getByTestId('task-choice').selectOption('translate');
+  await transcribeAgain(page);
+  assert.equal(await page.getByTestId('transcript-language').textContent(),
+    'Language: Spanish (detected), translated into English');
+  const english = await heard(page);
+  assertHas(english, ['good morning', 'spanish'], 'Spanish → English');
+  assert.ok(!english.includes('buenos'), english);
+
+  // A language chosen is decoded without detection, and said without "(detected)".
+  await page.getByTestId('task-choice').selectOption('transcribe');
+  await page.getByTestId('language-choice').selectOption('es');
+  await transcribeAgain(page);
+  assert.equal(await page.getByTestId('transcript-language').textContent(), 'Language: Spanish');
+  assertHas(await heard(page), ['paella', 'arroz'], 'Spanish, chosen');
+
+  // Measured here: the model's speed and memory.
+  assert.match(await page.getByTestId('model-measured').textContent(),
+    /^Speed here: \d+\.\d× real time with \d workers?, \d+\.\d MB each\.$/);
+
+  // The next visit starts with the same choice.
+  await page.reload();
+  await page.getByTestId('settings').locator('summary').click();
+  assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-base');
+  assert.equal(await page.getByTestId('language-choice').inputValue(), 'es');
+  assert.equal(await page.getByTestId('task-choice').inputValue(), 'transcribe');
+  // The model's entry names its size; its speed is measured again in each visit.
+  assert.match(await page.getByTestId('model-choice').locator('option[value="whisper-base"]').textContent(),
+    /^base — accurate, 99 languages \(\d+\.\d MB\)$/);
+  assert.equal(await page.getByTestId('model-measured').textContent(),
+    'Speed here: measured when it first transcribes.');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('tiny.en offers no language or translation, and says why', async () => {
+  const { page, errors } = await openEditor();
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.getByTestId('settings').locator('summary').click();
+  assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-tiny.en');
+  assert.equal(await page.getByTestId('language-choice').isDisabled(), true);
+  assert.equal(await page.getByTestId('task-choice').isDisabled(), true);
+  assert.match(await page.getByTestId('english-only').textContent(), /knows only English: choose base/);
+  // A first visit that only looks at the settings stores nothing.
+  assert.equal(await page.evaluate(() => localStorage.length), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the caption fonts have Latin, Greek and Cyrillic letters; Anton templates take Greek and Cyrillic from Inter', async () => {
+  const { page, errors } = await openEditor();
+  const loaded = (font, text) => page.evaluate(async ([f, t]) => (await document.fonts.load(f, t))
+    .map((face) => `${face.family} ${face.weight} ${face.unicodeRange}`), [font, text]);
+  const cyrillic = await loaded('bold 84px "Anton", "Inter", sans-serif', 'Привет');
+  assert.ok(cyrillic.some((f) => f.startsWith('Inter 700') && f.includes('U+400-45F')), cyrillic.join('\n'));
+  const greek = await loaded('46px "Inter", sans-serif', 'Καλημέρα');
+  assert.ok(greek.some((f) => f.startsWith('Inter 400') && f.includes('U+370-377')), greek.join('\n'));
+  const polish = await loaded('84px "Anton", "Inter", sans-serif', 'Zażółć');
+  assert.ok(polish.some((f) => f.startsWith('Anton 400') && f.includes('U+100-2BA')), polish.join('\n'));
+  // Drawn, the letters come from Inter, not the browser's own font.
+  const widths = await page.evaluate(() => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    const width = (font) => { ctx.font = font; return ctx.measureText('ПриветΚαλημέρα').width; };
+    return { inter: width('40px "Inter", sans-serif'), anton: width('40px "Anton", "Inter", sans-serif'), plain: width('40px sans-serif') };
+  });
+  assert.equal(widths.anton, widths.inter, JSON.stringify(widths));
+  assert.notEqual(widths.inter, widths.plain, JSON.stringify(widths));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
