@@ -219,6 +219,9 @@ impl Edits {
     /// state Undo and Redo can go to too, and of the one before a drag in progress, so stepping
     /// back over an edit made while it was transcribed keeps it (and saves it).
     pub fn set_transcript(&self, segments: Vec<Segment>) {
+        // Word positions of the transcript before mean nothing in this one.
+        self.selection.set(None);
+        self.cleanup.set(None);
         self.history
             .update_value(|h| h.for_each_mut(|p| p.transcript.clone_from(&segments)));
         self.gesture.update_value(|g| {

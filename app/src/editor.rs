@@ -212,10 +212,10 @@ impl Editor {
             if let Some(strip) = editor.thumbs.get_untracked() {
                 editor.draw_thumbnails(strip);
             }
+            editor.transcription.replaces_transcript.set(false);
             if editor.edits.start(source, duration) && editor.resume_transcript() {
                 return; // the saved project already has this video's transcript
             }
-            editor.transcription.replaces_transcript.set(false);
             editor.transcribe();
         });
     }

@@ -110,15 +110,32 @@ fn App() -> impl IntoView {
     {
         let (state, edits) = (editor.transcription, editor.edits);
         Effect::new(move |_| {
-            if state.phase.get() == Phase::Done
-                && (edits.project.with_untracked(|p| p.transcript.is_empty())
-                    || state.replaces_transcript.get_untracked())
-            {
-                state.replaces_transcript.set(false);
-                let segments: Vec<_> = state
-                    .transcript
-                    .with_untracked(|t| t.segments().cloned().collect());
+            if state.phase.get() != Phase::Done {
+                return;
+            }
+            let replaces = state.replaces_transcript.get_untracked();
+            state.replaces_transcript.set(false);
+            let segments: Vec<_> = state
+                .transcript
+                .with_untracked(|t| t.segments().cloned().collect());
+            if edits.project.with_untracked(|p| p.transcript.is_empty()) {
                 edits.set_transcript(segments);
+            } else if replaces {
+                // Transcribed again: the new transcript replaces the project's only whole.
+                let whole = !segments.is_empty()
+                    && state
+                        .transcript
+                        .with_untracked(|t| t.failures().next().is_none());
+                if whole {
+                    edits.set_transcript(segments);
+                } else {
+                    state.notices.update(|n| {
+                        n.push(
+                            "The new transcript has parts missing, so the project keeps the one it had."
+                                .to_string(),
+                        )
+                    });
+                }
             }
         });
     }

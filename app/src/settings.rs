@@ -53,10 +53,8 @@ pub fn restore_choice(settings: &Settings, state: TranscriptState) {
         choice.model = settings.model.clone();
     }
     state.choice.set(choice);
-    Effect::new(move |_| {
-        let model = state.choice.with(|c| c.model.clone());
-        load_model_info(model, state);
-    });
+    let model = Memo::new(move |_| state.choice.with(|c| c.model.clone()));
+    Effect::new(move |_| load_model_info(model.get(), state));
 }
 
 /// Fetches the model's manifest and what of it is stored, for the settings panel.
@@ -70,10 +68,11 @@ pub fn load_model_info(name: String, state: TranscriptState) {
                     state.stored_bytes.set(stored);
                 }
             }
-            Err(_) => {
+            Err(_) if state.choice.with_untracked(|c| c.model == name) => {
                 state.model.set(None);
                 state.stored_bytes.set(None);
             }
+            Err(_) => {}
         }
     });
 }
@@ -132,9 +131,17 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
             }
         });
     };
+    let page_model = editor.settings.model_from_page;
     let change = move |f: &dyn Fn(&mut SpeechChoice)| {
+        let before = state.choice.with_untracked(|c| c.model.clone());
         state.choice.update(|c| f(c));
-        state.choice.with_untracked(store_choice);
+        let mut kept = state.choice.get_untracked();
+        if page_model && kept.model == before {
+            // A model the page named (tests, benchmarks) is not the user's choice to keep.
+            kept.model =
+                stored_choice().map_or_else(|| model_store::DEFAULT_MODEL.to_string(), |c| c.model);
+        }
+        store_choice(&kept);
     };
     let english_only = move || state.choice.with(|c| SpeechChoice::english_only(&c.model));
     let info = editor.info;

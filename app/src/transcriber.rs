@@ -257,14 +257,15 @@ impl Job {
         state.transcript.set(Transcript::new());
         state.notices.set(Vec::new());
         state.language_note.set(None);
+        state.worker_memory.set(None);
         state.elapsed_secs.set(0.0);
-        if let Some(code) = self.settings.language.clone() {
-            self.language_found(Some(code));
-        }
         state.total_secs.set(player.info().duration_secs());
         if player.info().audio.is_none() {
             state.phase.set(Phase::NoSound);
             return;
+        }
+        if let Some(code) = self.settings.language.clone() {
+            self.language_found(Some(code));
         }
         state.phase.set(Phase::Downloading { done: 0, total: 0 });
         let manifest = match self.model().await {
@@ -382,8 +383,12 @@ impl Job {
                         memory_bytes,
                         ..
                     }) => {
-                        if detects {
-                            self.language_found(language);
+                        match language {
+                            Some(_) if detects => self.language_found(language),
+                            // The window held no speech to tell the language by: the next
+                            // window finds it.
+                            None if detects => unfound(),
+                            _ => {}
                         }
                         self.state.transcript.update(|t| t.insert(span, segments));
                         self.record_memory(memory_bytes);
@@ -552,8 +557,16 @@ impl Job {
             .request(RequestBody::LoadModel(manifest.clone()))
             .await?
         {
-            ResponseBody::ModelLoaded { memory_bytes, .. } => {
+            ResponseBody::ModelLoaded {
+                memory_bytes,
+                multilingual,
+                ..
+            } => {
                 self.record_memory(memory_bytes);
+                if !multilingual {
+                    // An English-only model names no language: no window waits for one.
+                    self.detection.replace(Detection::Known(None));
+                }
                 if self.state.phase.get_untracked() == Phase::Loading {
                     self.state.phase.set(Phase::Running);
                 }

@@ -59,6 +59,10 @@ pub enum ResponseBody {
     },
     ModelLoaded {
         name: String,
+        /// Whether the model knows languages other than English (it then detects or takes a
+        /// language, and translates); an English-only model decodes no language.
+        #[serde(default)]
+        multilingual: bool,
         millis: f64,
         /// The worker's WebAssembly memory after loading: what each worker costs.
         memory_bytes: u64,

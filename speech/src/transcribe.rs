@@ -33,6 +33,21 @@ pub const LOGPROB_THRESHOLD: f32 = -1.0;
 pub const NO_SPEECH_THRESHOLD: f32 = 0.6;
 /// Mel frames per encoder frame, i.e. per timestamp step (transcribe.py `input_stride`).
 const INPUT_STRIDE: usize = 2;
+/// A window none of whose 100 ms stretches is louder than this RMS (about −60 dBFS) holds
+/// nothing to hear.
+const QUIET_RMS: f32 = 0.001;
+
+/// Whether no 100 ms stretch of 16 kHz audio is louder than [`QUIET_RMS`] (digital silence,
+/// a muted stretch): such a window is skipped, as the model would invent words for it.
+pub fn is_quiet(samples_16k: &[f32]) -> bool {
+    samples_16k
+        .chunks(SAMPLE_RATE_HZ as usize / 10)
+        .all(|stretch| {
+            let power = stretch.iter().map(|s| s * s).sum::<f32>() / stretch.len() as f32;
+            power.sqrt() < QUIET_RMS
+        })
+}
+
 /// Seed of the sampling at temperatures above 0: transcripts are reproducible.
 const SAMPLING_SEED: u64 = 0x5EED_0F1E_E55A_1100;
 
@@ -268,6 +283,11 @@ impl Engine {
             let start = seek * HOP_LENGTH;
             let end = (start + window_frames * HOP_LENGTH).min(samples_16k.len());
             let offset_secs = (seek * HOP_LENGTH) as f64 / f64::from(SAMPLE_RATE_HZ);
+            if is_quiet(&samples_16k[start..end]) {
+                // Nothing to hear: not decoded (Whisper writes "you" for digital silence).
+                seek += window_frames;
+                continue;
+            }
             let mel = self.mel.model_input(&samples_16k[start..end]);
             let cross = self.model.encode(mel.values())?;
             let window_language = self.language_of(&cross, language.as_deref())?;
@@ -279,11 +299,15 @@ impl Engine {
                 seek += window_frames;
                 continue;
             }
-            language = window_language;
+            // A window that decodes to no text (silence the model did not call silent) does
+            // not settle the language: the next window with words does.
+            if window.segments.iter().any(|s| !s.text.trim().is_empty()) {
+                language.clone_from(&window_language);
+            }
             let mut words = self.word_timings(
                 &cross,
                 &sot,
-                language.as_deref(),
+                window_language.as_deref(),
                 &window.segments,
                 window_frames,
             )?;
@@ -915,6 +939,19 @@ fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_stretches_with_nothing_to_hear_are_quiet() {
+        assert!(is_quiet(&[0.0; 16_000 * 30]));
+        assert!(is_quiet(&[0.0005; 16_000]));
+        assert!(is_quiet(&[]));
+        // One 100 ms stretch at −40 dBFS among 30 s of silence is something to hear.
+        let mut one_word = vec![0.0f32; 16_000 * 30];
+        for (i, s) in one_word[160_000..161_600].iter_mut().enumerate() {
+            *s = 0.014 * (i as f32 * 0.2).sin();
+        }
+        assert!(!is_quiet(&one_word));
+    }
 
     /// tiny.en's layout: 50256 end-of-text, 50257 start, 50362 no-timestamps, 50363 `<|0.00|>`.
     fn special() -> SpecialTokens {

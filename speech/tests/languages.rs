@@ -100,6 +100,20 @@ fn base_transcribes_in_the_language_detected() {
 }
 
 #[test]
+fn silence_names_no_language_and_speech_after_it_does() {
+    let base = engine("whisper-base");
+    let auto = DecodeOptions::default();
+    let silence = vec![0.0f32; 16_000 * 30];
+    let quiet = base.transcribe_with(&silence, &auto).unwrap();
+    assert_eq!(quiet.language, None, "{:?}", quiet.segments);
+    let mut late = vec![0.0f32; 16_000 * 35];
+    late.extend(audio("speech_es.wav"));
+    let spanish = base.transcribe_with(&late, &auto).unwrap();
+    assert_eq!(spanish.language.as_deref(), Some("es"));
+    assert_has(&spanish, &["paella", "arroz"], "Spanish after silence");
+}
+
+#[test]
 fn a_language_given_is_the_one_decoded() {
     let base = engine("whisper-base");
     let german = audio("speech_de.wav");

@@ -51,6 +51,7 @@ async function transcribeAgain(page) {
 
 test('base, chosen in Settings, detects Spanish, writes it in Spanish, translates it into English when asked, and keeps the choice', async () => {
   const { page, errors } = await openEditor();
+  await page.evaluate(() => localStorage.clear());
   await page.getByTestId('settings').locator('summary').click();
   await page.getByTestId('model-choice').selectOption('whisper-base');
   // Nothing is stored until the user changes a setting; now the choice is.
@@ -92,7 +93,9 @@ test('base, chosen in Settings, detects Spanish, writes it in Spanish, translate
   assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-base');
   assert.equal(await page.getByTestId('language-choice').inputValue(), 'es');
   assert.equal(await page.getByTestId('task-choice').inputValue(), 'transcribe');
-  // The model's entry names its size; its speed is measured again in each visit.
+  // The model's entry names its size (once its list arrives); its speed is measured again in
+  // each visit.
+  await page.waitForFunction(() => /MB\)$/.test(document.querySelector('#model-choice option[value="whisper-base"]').textContent));
   assert.match(await page.getByTestId('model-choice').locator('option[value="whisper-base"]').textContent(),
     /^base — accurate, 99 languages \(\d+\.\d MB\)$/);
   assert.equal(await page.getByTestId('model-measured').textContent(),
@@ -126,14 +129,45 @@ test('the caption fonts have Latin, Greek and Cyrillic letters; Anton templates 
   assert.ok(greek.some((f) => f.startsWith('Inter 400') && f.includes('U+370-377')), greek.join('\n'));
   const polish = await loaded('84px "Anton", "Inter", sans-serif', 'Zażółć');
   assert.ok(polish.some((f) => f.startsWith('Anton 400') && f.includes('U+100-2BA')), polish.join('\n'));
-  // Drawn, the letters come from Inter, not the browser's own font.
-  const widths = await page.evaluate(() => {
+  // Drawn, the letters come from Inter, not the browser's own font: Cyrillic and Greek each
+  // measure as Inter's, in an Anton template too, and not as the browser's sans-serif.
+  const widths = await page.evaluate(async () => {
+    await document.fonts.load('40px "Inter"', 'ПриветΚαλημέρα');
     const ctx = document.createElement('canvas').getContext('2d');
-    const width = (font) => { ctx.font = font; return ctx.measureText('ПриветΚαλημέρα').width; };
-    return { inter: width('40px "Inter", sans-serif'), anton: width('40px "Anton", "Inter", sans-serif'), plain: width('40px sans-serif') };
+    const width = (font, text) => { ctx.font = font; return ctx.measureText(text).width; };
+    const out = {};
+    for (const [script, text] of [['cyrillic', 'Привет'], ['greek', 'Καλημέρα']]) {
+      out[script] = {
+        inter: width('40px "Inter", sans-serif', text),
+        anton: width('40px "Anton", "Inter", sans-serif', text),
+        plain: width('40px sans-serif', text),
+      };
+    }
+    return out;
   });
-  assert.equal(widths.anton, widths.inter, JSON.stringify(widths));
-  assert.notEqual(widths.inter, widths.plain, JSON.stringify(widths));
+  for (const script of ['cyrillic', 'greek']) {
+    const w = widths[script];
+    assert.equal(w.anton, w.inter, `${script}: ${JSON.stringify(w)}`);
+    assert.notEqual(w.inter, w.plain, `${script}: ${JSON.stringify(w)}`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a video that opens silent takes its language from the first window with speech', async () => {
+  const { page, errors } = await openEditor();
+  await page.evaluate(() => localStorage.clear());
+  await page.getByTestId('settings').locator('summary').click();
+  await page.getByTestId('model-choice').selectOption('whisper-base');
+  await page.getByTestId('file-input').setInputFiles(path.join(FIXTURES, 'speech_es_late.mp4'));
+  await waitForPhase(page, 'Done');
+  // 35 s of silence, then the Spanish: the silent first window names no language, so the next
+  // one detects it for the video.
+  assert.equal(await page.getByTestId('transcript-language').textContent(), 'Language: Spanish (detected)');
+  const words = await page.getByTestId('word').evaluateAll((els) => els.map((el) => Number(el.dataset.start)));
+  assert.ok(words.length > 0 && words[0] >= 34, `the first word starts at ${words[0]} s`);
+  assertHas(await heard(page), ['paella', 'arroz'], 'Spanish after silence');
+  await page.evaluate(() => localStorage.clear());
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -107,17 +107,25 @@ pub async fn load_model_from_cache(manifest: &ModelManifest) -> Result<Engine, W
 
 async fn load(manifest: ModelManifest) -> Result<ResponseBody, WorkerError> {
     let started = now_ms();
-    if ENGINE.with_borrow(|e| e.as_ref().is_some_and(|(name, _)| *name == manifest.name)) {
+    let loaded = ENGINE.with_borrow(|e| {
+        e.as_ref()
+            .filter(|(name, _)| *name == manifest.name)
+            .map(|(_, engine)| engine.is_multilingual())
+    });
+    if let Some(multilingual) = loaded {
         return Ok(ResponseBody::ModelLoaded {
             name: manifest.name,
+            multilingual,
             millis: 0.0,
             memory_bytes: wasm_memory_bytes(),
         });
     }
     let engine = load_model_from_cache(&manifest).await?;
+    let multilingual = engine.is_multilingual();
     ENGINE.set(Some((manifest.name.clone(), engine)));
     Ok(ResponseBody::ModelLoaded {
         name: manifest.name,
+        multilingual,
         millis: now_ms() - started,
         memory_bytes: wasm_memory_bytes(),
     })

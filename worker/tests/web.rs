@@ -113,6 +113,7 @@ fn requests_and_errors_round_trip_as_js_values() {
         }),
         Ok(ResponseBody::ModelLoaded {
             name: "whisper-random".into(),
+            multilingual: false,
             millis: 12.5,
             memory_bytes: 1 << 20,
         }),
