@@ -15,14 +15,7 @@ const fixture = (name) => path.join(FIXTURES, name);
 const suite = relayAndBrowser(() => ({ REELSMITH_MODELS: process.env.REELSMITH_MODELS }));
 const scratch = scratchDir('reelsmith-export-');
 
-async function openEditor() {
-  const page = await suite.context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(suite.url);
-  await page.getByTestId('file-input').waitFor({ state: 'attached' });
-  return { page, errors };
-}
+const openEditor = () => suite.openEditor();
 
 async function transcribed(page, name) {
   await page.getByTestId('file-input').setInputFiles(fixture(name));

@@ -90,6 +90,17 @@ function relayAndBrowser(env = () => ({})) {
     await suite.context?.close();
     suite.relay?.kill();
   });
+  /** A new page of the editor (at `query`, in `viewport` if given), once it can take a
+   * file, and the page errors it throws. */
+  suite.openEditor = async ({ query = '', viewport } = {}) => {
+    const page = await suite.context.newPage();
+    if (viewport) await page.setViewportSize(viewport);
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(suite.url + query);
+    await page.getByTestId('file-input').waitFor({ state: 'attached' });
+    return { page, errors };
+  };
   return suite;
 }
 

@@ -12,14 +12,7 @@ const { relayAndBrowser } = require('./harness.cjs');
 const FIXTURES = process.env.FIXTURES;
 const suite = relayAndBrowser();
 
-async function openEditor() {
-  const page = await suite.context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(suite.url);
-  await page.getByTestId('file-input').waitFor({ state: 'attached' });
-  return { page, errors };
-}
+const openEditor = () => suite.openEditor();
 
 async function waitForPhase(page, wanted, timeout = 300000) {
   await page.waitForFunction(

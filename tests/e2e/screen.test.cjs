@@ -15,15 +15,7 @@ const fixture = (name) => path.join(FIXTURES, name);
 const SHOTS = process.env.SCREENSHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'reelsmith-screens-'));
 const suite = relayAndBrowser(() => ({ REELSMITH_MODELS: process.env.REELSMITH_MODELS }));
 
-async function openEditor(viewport) {
-  const page = await suite.context.newPage();
-  await page.setViewportSize(viewport);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(suite.url);
-  await page.getByTestId('file-input').waitFor({ state: 'attached' });
-  return { page, errors };
-}
+const openEditor = (viewport) => suite.openEditor({ viewport });
 
 async function waitTranscribed(page) {
   await page.waitForFunction(
