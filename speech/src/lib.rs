@@ -13,6 +13,7 @@ pub mod model;
 pub mod subtitles;
 pub mod tokenizer;
 pub mod transcribe;
+pub mod vad;
 
 pub use audio::{read_wav_16k_mono, AudioError, Resampler};
 pub use mel::{log_mel_spectrogram, LogMel, MelSpectrogram};

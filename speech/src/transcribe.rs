@@ -18,6 +18,7 @@ use crate::mel::{MelSpectrogram, HOP_LENGTH, N_FRAMES, SAMPLE_RATE_HZ};
 use crate::model::{CrossAttention, ModelConfig, ModelError, WhisperModel};
 use crate::subtitles::{Segment, Word};
 use crate::tokenizer::{SpecialTokens, Task, Tokenizer, TokenizerError, TIMESTAMP_STEP_SECS};
+use crate::vad::{keep_speech, Vad};
 
 /// Whisper's text context is 448 tokens; it samples at most half of it per window.
 pub const MAX_NEW_TOKENS: usize = 224;
@@ -131,6 +132,8 @@ pub struct Engine {
     config: ModelConfig,
     tokenizer: Tokenizer,
     mel: MelSpectrogram,
+    /// Finds the speech; without it every window is decoded as it is.
+    vad: Option<Vad>,
 }
 
 impl Engine {
@@ -165,7 +168,19 @@ impl Engine {
             config: ModelConfig::from_json(config_json)?,
             tokenizer: Tokenizer::from_vocabulary(vocabulary)?,
             mel: MelSpectrogram::default(),
+            vad: None,
         })
+    }
+
+    /// The engine decoding only the speech `vad` finds (see [`Engine::transcribe_with`]).
+    pub fn with_vad(mut self, vad: Option<Vad>) -> Self {
+        self.vad = vad;
+        self
+    }
+
+    /// Whether the engine skips what is not speech.
+    pub fn has_vad(&self) -> bool {
+        self.vad.is_some()
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -264,6 +279,9 @@ impl Engine {
     /// a single timestamp or had no segment pair. Not done: conditioning on the previous
     /// window's text (`<|startofprev|>`).
     ///
+    /// With a VAD ([`Engine::with_vad`]) only the speech it finds is heard: the rest is
+    /// silenced in place (times unchanged) and windows left with nothing to hear are skipped.
+    ///
     /// In English for an English-only model; otherwise in `options.language`, or the language
     /// detected in the first window (transcribe.py detects once, on the first 30 s; here the
     /// first window the model does not call silent), transcribed or translated into English.
@@ -273,12 +291,34 @@ impl Engine {
         options: &DecodeOptions,
     ) -> Result<Transcription, EngineError> {
         self.check_options(options)?;
+        // Music, noise and silence around the speech are silenced, so the model cannot take
+        // them for words and windows of them are skipped below as quiet.
+        let speech_only;
+        let (samples_16k, regions) = match &self.vad {
+            Some(vad) => {
+                let regions = vad.speech(samples_16k)?;
+                speech_only = keep_speech(samples_16k, &regions);
+                (&speech_only[..], Some(regions))
+            }
+            None => (samples_16k, None),
+        };
         let content_frames = samples_16k.len() / HOP_LENGTH;
         let mut rng = Rng::new(SAMPLING_SEED);
         let mut seek = 0;
         let mut out = Vec::new();
         let mut language = options.language.clone();
         while seek < content_frames {
+            if let Some(regions) = &regions {
+                // Each window starts where speech does: after a long silence the model would
+                // otherwise place the first words at the window's start.
+                match next_speech_frame(regions, seek) {
+                    Some(frame) => seek = frame,
+                    None => break,
+                }
+                if seek >= content_frames {
+                    break;
+                }
+            }
             let window_frames = (content_frames - seek).min(N_FRAMES);
             let start = seek * HOP_LENGTH;
             let end = (start + window_frames * HOP_LENGTH).min(samples_16k.len());
@@ -820,6 +860,16 @@ pub fn snap_to_sound(words: &mut [WordTiming], samples_16k: &[f32]) {
     }
 }
 
+/// The mel frame at or after `seek` where speech goes on or next begins (`regions` in
+/// samples, in order), or `None` when no speech is left.
+pub fn next_speech_frame(regions: &[std::ops::Range<usize>], seek: usize) -> Option<usize> {
+    let at = seek * HOP_LENGTH;
+    regions
+        .iter()
+        .find(|r| r.end > at)
+        .map(|r| seek.max(r.start / HOP_LENGTH))
+}
+
 /// transcribe.py's `compression_ratio`: UTF-8 length over zlib-compressed length (level 6,
 /// Python's default). Looping text compresses far better than speech.
 pub fn compression_ratio(text: &str) -> f64 {
@@ -939,6 +989,18 @@ fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_start_where_speech_goes_on_or_begins() {
+        let regions = [1_600..3_200, 16_000..32_000];
+        // Before the first stretch: its start (frame 10); inside it: where we are.
+        assert_eq!(next_speech_frame(&regions, 0), Some(10));
+        assert_eq!(next_speech_frame(&regions, 15), Some(15));
+        // Between the two: the second's start; after both: nothing.
+        assert_eq!(next_speech_frame(&regions, 20), Some(100));
+        assert_eq!(next_speech_frame(&regions, 200), None);
+        assert_eq!(next_speech_frame(&[], 0), None);
+    }
 
     #[test]
     fn only_stretches_with_nothing_to_hear_are_quiet() {

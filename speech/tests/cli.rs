@@ -152,3 +152,24 @@ fn models_by_name_languages_and_translation() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_vad_is_used_unless_no_vad_is_given() {
+    let wav = fixture("music_speech.wav");
+    let first_start = |extra: &[&str]| {
+        let mut args = vec!["transcribe", wav.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = reelsmith(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let segments = from_json(&String::from_utf8(out.stdout).unwrap()).unwrap();
+        segments.first().map(|s| s.start_secs).unwrap()
+    };
+    // The sentence is spoken from 25 s over music: with the VAD nothing comes before it;
+    // decoding everything, the model starts its first words with the music.
+    assert!(first_start(&[]) >= 24.0);
+    assert!(first_start(&["--no-vad"]) < 24.0);
+}

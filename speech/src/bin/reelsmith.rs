@@ -1,6 +1,7 @@
 //! `reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model tiny.en|base|DIR]
-//! [--language CODE|auto] [--task transcribe|translate]`: the transcription engine on the
-//! command line, subtitles or JSON on stdout. A model name is a model `scripts/prepare-model.sh`
+//! [--language CODE|auto] [--task transcribe|translate] [--no-vad]`: the transcription engine on
+//! the command line, subtitles or JSON on stdout. The model folder's `vad.onnx`, when there is
+//! one, finds the speech first (`--no-vad` decodes everything). A model name is a model `scripts/prepare-model.sh`
 //! prepared in `~/.cache/reelsmith/models/whisper-NAME` (`$REELSMITH_MODELS` overrides the
 //! folder); anything else is the model's directory. The default is tiny.en.
 
@@ -11,9 +12,11 @@ use reelsmith_speech::audio::read_wav_16k_mono;
 use reelsmith_speech::subtitles::{to_json, to_srt, to_vtt};
 use reelsmith_speech::tokenizer::Task;
 use reelsmith_speech::transcribe::{DecodeOptions, Engine};
+use reelsmith_speech::vad::Vad;
 
 const USAGE: &str = "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] \
-[--model tiny.en|base|DIR] [--language CODE|auto] [--task transcribe|translate] [--timings]";
+[--model tiny.en|base|DIR] [--language CODE|auto] [--task transcribe|translate] [--no-vad] \
+[--timings]";
 /// The models `scripts/prepare-model.sh` prepares, by the name `--model` takes.
 const MODEL_NAMES: [&str; 2] = ["tiny.en", "base"];
 
@@ -31,6 +34,8 @@ struct Args {
     options: DecodeOptions,
     /// Print where the time went to stderr.
     timings: bool,
+    /// Decode everything, not only what the VAD calls speech.
+    no_vad: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -40,6 +45,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         None => return Err(USAGE.into()),
     }
     let (mut wav, mut format, mut model, mut timings) = (None, Format::Json, None, false);
+    let mut no_vad = false;
     let mut options = DecodeOptions::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -85,6 +91,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 }
             }
             "--timings" => timings = true,
+            "--no-vad" => no_vad = true,
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag:?}\n{USAGE}"))
             }
@@ -100,6 +107,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         model,
         options,
         timings,
+        no_vad,
     })
 }
 
@@ -148,6 +156,12 @@ fn run(args: Args) -> Result<String, String> {
         &text("vocabulary.txt")?,
     )
     .map_err(|e| e.to_string())?;
+    let vad_file = args.model.join("vad.onnx");
+    let vad = match args.no_vad || !vad_file.exists() {
+        true => None,
+        false => Some(Vad::load(&read(&vad_file, "the VAD model")?).map_err(|e| e.to_string())?),
+    };
+    let engine = engine.with_vad(vad);
     let load_secs = loading.elapsed().as_secs_f64();
     let transcribing = std::time::Instant::now();
     let transcription = engine

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use reelsmith_speech::transcribe::Engine;
+use reelsmith_speech::vad::Vad;
 
 pub fn models_dir() -> PathBuf {
     std::env::var_os("REELSMITH_MODELS")
@@ -21,7 +22,17 @@ pub fn read(model: &str, file: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/prepare-model.sh)", path.display()))
 }
 
+/// The model as the app runs it: with its VAD when the folder has one.
 pub fn engine(model: &str) -> Engine {
+    let vad_file = models_dir().join(model).join("vad.onnx");
+    let vad = vad_file
+        .exists()
+        .then(|| Vad::load(&std::fs::read(&vad_file).unwrap()).unwrap());
+    engine_without_vad(model).with_vad(vad)
+}
+
+/// The model decoding every window as it is.
+pub fn engine_without_vad(model: &str) -> Engine {
     Engine::load(
         &read(model, "encoder.onnx"),
         &read(model, "decoder.onnx"),
