@@ -25,9 +25,10 @@ PY_MODEL="$REELSMITH_CACHE/venv-model/bin/python"
 
 step "fixtures"
 tests/fixtures/make.sh
-# The worker's browser tests build the random-weights model into their wasm.
+# The worker's browser tests build the random-weights model and the VAD into their wasm.
 mkdir -p tests/fixtures/out/models
 cp -r "$REELSMITH_CACHE/models/whisper-random" tests/fixtures/out/models/
+cp "$REELSMITH_CACHE/models/whisper-tiny.en/vad.onnx" tests/fixtures/out/models/vad.onnx
 
 step "format and lints"
 cargo fmt --all --check

@@ -135,6 +135,10 @@ pub const MODEL_FILES: [&str; 4] = [
     "vocabulary.txt",
 ];
 
+/// Files a model folder may also have, served and used when it lists them: `vad.onnx`, Silero
+/// VAD, which finds the speech (prepared beside tiny.en and base).
+pub const OPTIONAL_MODEL_FILES: [&str; 1] = ["vad.onnx"];
+
 /// Samples → little-endian bytes for [`TranscribeRequest`].
 pub fn pcm_to_bytes(samples: &[f32]) -> Vec<u8> {
     samples.iter().flat_map(|s| s.to_le_bytes()).collect()

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
-use reelsmith_core::protocol::{ModelFile, ModelManifest, MODEL_FILES};
+use reelsmith_core::protocol::{ModelFile, ModelManifest, MODEL_FILES, OPTIONAL_MODEL_FILES};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
@@ -133,7 +133,10 @@ fn manifest_for(name: &str, dir: &Path, sums: &str) -> Result<ModelManifest, App
         .map(|(hash, file)| (file.trim(), hash.trim()))
         .collect();
     let mut files = Vec::new();
-    for file in MODEL_FILES {
+    let optional = OPTIONAL_MODEL_FILES
+        .into_iter()
+        .filter(|file| hashes.contains_key(file));
+    for file in MODEL_FILES.into_iter().chain(optional) {
         let sha256 = hashes.get(file).ok_or_else(|| {
             AppError::Models(format!(
                 "{}: SHA256SUMS does not list {file}",
@@ -565,6 +568,43 @@ mod tests {
             let response = get(router.clone(), path).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_vad_is_listed_and_served_only_where_sha256sums_lists_it() {
+        let (dist, models) = (dist(), models());
+        // A second model with vad.onnx on disk and listed; the first has one on disk only.
+        let with_vad = models.path().join("with-vad");
+        std::fs::create_dir(&with_vad).unwrap();
+        let mut sums = std::fs::read_to_string(models.path().join("tiny/SHA256SUMS")).unwrap();
+        for file in MODEL_FILES {
+            std::fs::copy(models.path().join("tiny").join(file), with_vad.join(file)).unwrap();
+        }
+        std::fs::write(with_vad.join("vad.onnx"), b"vad").unwrap();
+        std::fs::write(models.path().join("tiny/vad.onnx"), b"vad").unwrap();
+        sums.push_str(&format!("{:x}  vad.onnx\n", Sha256::digest(b"vad")));
+        std::fs::write(with_vad.join("SHA256SUMS"), sums).unwrap();
+        let state = AppState::load(dist.path())
+            .unwrap()
+            .with_models(models.path())
+            .unwrap();
+        let router = app(state);
+        let manifest = |name: &'static str| {
+            let router = router.clone();
+            async move {
+                let response = get(router, &format!("/models/{name}/manifest.json")).await;
+                let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                serde_json::from_slice::<ModelManifest>(&body).unwrap()
+            }
+        };
+        let listed = manifest("with-vad").await;
+        assert_eq!(listed.files.len(), MODEL_FILES.len() + 1);
+        assert_eq!(listed.file("vad.onnx").unwrap().bytes, 3);
+        assert!(manifest("tiny").await.file("vad.onnx").is_none());
+        let response = get(router.clone(), "/models/with-vad/vad.onnx").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = get(router.clone(), "/models/tiny/vad.onnx").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
 
     #[test]

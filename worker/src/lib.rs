@@ -10,10 +10,12 @@ use std::collections::BTreeMap;
 
 use reelsmith_core::protocol::{
     pcm_from_bytes, ModelManifest, ResponseBody, TranscribeRequest, WorkerError,
+    OPTIONAL_MODEL_FILES,
 };
 use reelsmith_core::transcript::Segment;
 use reelsmith_speech::model::{Graph, ModelError, WhisperModel};
 use reelsmith_speech::transcribe::{DecodeOptions, Engine};
+use reelsmith_speech::vad::Vad;
 use sha2::{Digest, Sha256};
 
 /// Builds the engine from the model's files, refusing any whose SHA-256 differs from the
@@ -23,7 +25,7 @@ pub fn load_engine(
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Result<Engine, WorkerError> {
     let mut loader = ModelLoader::new(manifest);
-    for name in ModelLoader::FILES {
+    for name in ModelLoader::files(manifest) {
         let bytes = files.get(name).ok_or_else(|| WorkerError::ModelMissing {
             file: name.to_string(),
         })?;
@@ -41,6 +43,7 @@ pub struct ModelLoader<'m> {
     decoder: Option<Graph>,
     config: Option<String>,
     vocabulary: Option<String>,
+    vad: Option<Vad>,
 }
 
 impl<'m> ModelLoader<'m> {
@@ -52,6 +55,16 @@ impl<'m> ModelLoader<'m> {
         "vocabulary.txt",
     ];
 
+    /// The files to load for `manifest`'s model, in order: [`Self::FILES`], then those of
+    /// [`OPTIONAL_MODEL_FILES`] it lists (Silero VAD, which finds the speech).
+    pub fn files(manifest: &ModelManifest) -> impl Iterator<Item = &'static str> + '_ {
+        Self::FILES.into_iter().chain(
+            OPTIONAL_MODEL_FILES
+                .into_iter()
+                .filter(|name| manifest.file(name).is_some()),
+        )
+    }
+
     pub fn new(manifest: &'m ModelManifest) -> Self {
         Self {
             manifest,
@@ -59,6 +72,7 @@ impl<'m> ModelLoader<'m> {
             decoder: None,
             config: None,
             vocabulary: None,
+            vad: None,
         }
     }
 
@@ -83,12 +97,13 @@ impl<'m> ModelLoader<'m> {
             "decoder.onnx" => self.decoder = Some(Graph::load(bytes).map_err(invalid)?),
             "config.json" => self.config = Some(text()?),
             "vocabulary.txt" => self.vocabulary = Some(text()?),
+            "vad.onnx" => self.vad = Some(Vad::load(bytes).map_err(invalid)?),
             _ => {}
         }
         Ok(())
     }
 
-    /// The engine, once every file of [`Self::FILES`] was added.
+    /// The engine, once every file of [`Self::files`] was added.
     pub fn finish(self) -> Result<Engine, WorkerError> {
         let missing = |file: &str| WorkerError::ModelMissing {
             file: file.to_string(),
@@ -97,11 +112,15 @@ impl<'m> ModelLoader<'m> {
         let decoder = self.decoder.ok_or_else(|| missing("decoder.onnx"))?;
         let config = self.config.ok_or_else(|| missing("config.json"))?;
         let vocabulary = self.vocabulary.ok_or_else(|| missing("vocabulary.txt"))?;
+        if self.manifest.file("vad.onnx").is_some() && self.vad.is_none() {
+            return Err(missing("vad.onnx"));
+        }
         Engine::from_model(
             WhisperModel::from_graphs(encoder, decoder),
             &config,
             &vocabulary,
         )
+        .map(|engine| engine.with_vad(self.vad))
         .map_err(|e| WorkerError::ModelInvalid(e.to_string()))
     }
 }

@@ -98,7 +98,7 @@ pub async fn read_model_from_cache(
 pub async fn load_model_from_cache(manifest: &ModelManifest) -> Result<Engine, WorkerError> {
     let cache = open_cache(manifest).await?;
     let mut loader = crate::ModelLoader::new(manifest);
-    for name in crate::ModelLoader::FILES {
+    for name in crate::ModelLoader::files(manifest) {
         let bytes = read_file(&cache, manifest, name).await?;
         loader.add(name, &bytes)?;
     }

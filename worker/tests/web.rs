@@ -42,6 +42,21 @@ const RANDOM_MODEL: [(&str, &[u8]); 4] = [
     ),
 ];
 const SPEECH_WAV: &[u8] = include_bytes!("../../tests/fixtures/out/speech.wav");
+const VAD: &[u8] = include_bytes!("../../tests/fixtures/out/models/vad.onnx");
+const MUSIC_SPEECH_WAV: &[u8] = include_bytes!("../../tests/fixtures/out/music_speech.wav");
+
+/// The random-weights model with the VAD listed and given.
+fn random_model_with_vad() -> (ModelManifest, BTreeMap<String, Vec<u8>>) {
+    let (mut manifest, mut files) = random_model("unused");
+    manifest.files.push(ModelFile {
+        name: "vad.onnx".into(),
+        url: "/test-models/random/vad.onnx".into(),
+        bytes: VAD.len() as u64,
+        sha256: format!("{:x}", Sha256::digest(VAD)),
+    });
+    files.insert("vad.onnx".into(), VAD.to_vec());
+    (manifest, files)
+}
 
 fn random_model(cache: &str) -> (ModelManifest, BTreeMap<String, Vec<u8>>) {
     let files = RANDOM_MODEL
@@ -149,6 +164,58 @@ fn the_random_weights_model_transcribes_inside_wasm() {
     let stats = engine.stats();
     assert!(stats.encoder_calls >= 1, "{stats:?}");
     assert!(stats.decoder_calls >= 1, "{stats:?}");
+}
+
+#[wasm_bindgen_test]
+fn the_vad_runs_in_wasm_and_music_alone_is_not_decoded() {
+    let (manifest, files) = random_model_with_vad();
+    let engine = load_engine(&manifest, &files).unwrap();
+    assert!(engine.has_vad());
+    let samples = read_wav_16k_mono(MUSIC_SPEECH_WAV).unwrap();
+    // The same speech as natively: one stretch, around the sentence spoken from 25 s.
+    let vad = reelsmith_speech::vad::Vad::load(VAD).unwrap();
+    let regions = vad.speech(&samples).unwrap();
+    assert_eq!(regions.len(), 1, "{regions:?}");
+    let secs = |at: usize| at as f64 / 16_000.0;
+    assert!(
+        (24.0..26.0).contains(&secs(regions[0].start))
+            && (32.0..34.0).contains(&secs(regions[0].end)),
+        "{regions:?}"
+    );
+    // The first 20 s are music: nothing reaches the model, whatever its weights would say.
+    let before = engine.stats();
+    let window_text = transcribe(&engine, &window(0, 0.0, &samples[..20 * 16_000])).unwrap();
+    assert!(window_text.segments.is_empty(), "{window_text:?}");
+    assert_eq!(engine.stats().encoder_calls, before.encoder_calls);
+    // The sentence is decoded.
+    transcribe(
+        &engine,
+        &window(1, 20.0, &samples[20 * 16_000..50 * 16_000]),
+    )
+    .unwrap();
+    assert!(engine.stats().encoder_calls > before.encoder_calls);
+}
+
+#[wasm_bindgen_test]
+fn a_listed_vad_must_be_given_and_whole() {
+    let (manifest, mut files) = random_model_with_vad();
+    files.get_mut("vad.onnx").unwrap()[10] ^= 0xff;
+    assert_eq!(
+        load_engine(&manifest, &files).err().unwrap(),
+        WorkerError::ModelDamaged {
+            file: "vad.onnx".into()
+        }
+    );
+    files.remove("vad.onnx");
+    assert_eq!(
+        load_engine(&manifest, &files).err().unwrap(),
+        WorkerError::ModelMissing {
+            file: "vad.onnx".into()
+        }
+    );
+    // A model that does not list it loads without it.
+    let (manifest, files) = random_model("unused");
+    assert!(!load_engine(&manifest, &files).unwrap().has_vad());
 }
 
 #[wasm_bindgen_test]
