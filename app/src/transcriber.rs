@@ -40,6 +40,8 @@ pub struct Settings {
     /// The language spoken; `None` detects it on the first window with speech.
     pub language: Option<String>,
     pub task: Task,
+    /// Words to know, told to the model before each window.
+    pub prompt: Option<String>,
 }
 
 impl Settings {
@@ -61,11 +63,12 @@ impl Settings {
             crash_first_window: get("fault").as_deref() == Some("worker-crash"),
             language: None,
             task: Task::Transcribe,
+            prompt: None,
         }
     }
 
-    /// These settings with the user's choice of model (unless the page named one), language
-    /// and task.
+    /// These settings with the user's choice of model (unless the page named one), language,
+    /// task and words to know.
     pub fn with_choice(&self, choice: &SpeechChoice) -> Self {
         let model = if self.model_from_page {
             self.model.clone()
@@ -81,6 +84,7 @@ impl Settings {
             model,
             language,
             task,
+            prompt: choice.prompt(),
             ..self.clone()
         }
     }
@@ -361,6 +365,7 @@ impl Job {
                 pcm_f32le: pcm_to_bytes(&window.samples),
                 language,
                 task: self.settings.task,
+                prompt: self.settings.prompt.clone(),
                 crash: self.crash_pending.replace(false),
             };
             drop(window);

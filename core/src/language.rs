@@ -216,7 +216,13 @@ pub struct SpeechChoice {
     pub language: Option<String>,
     #[serde(default)]
     pub task: Task,
+    /// Words to know: names, brands and jargon the model is told to expect.
+    #[serde(default)]
+    pub words: String,
 }
+
+/// The longest list of words to know kept (the model reads at most 223 tokens of it).
+pub const MAX_WORDS_CHARS: usize = 600;
 
 impl SpeechChoice {
     pub fn new(model: &str) -> Self {
@@ -224,7 +230,29 @@ impl SpeechChoice {
             model: model.to_string(),
             language: None,
             task: Task::Transcribe,
+            words: String::new(),
         }
+    }
+
+    /// The words to know as the decoder's prompt: on one line, separated by ", " (however
+    /// they were typed: one per line, or with commas), at most [`MAX_WORDS_CHARS`]; `None`
+    /// when there are none.
+    pub fn prompt(&self) -> Option<String> {
+        let words: Vec<&str> = self
+            .words
+            .split([',', '\n', ';'])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut prompt = words.join(", ");
+        if prompt.len() > MAX_WORDS_CHARS {
+            let mut cut = MAX_WORDS_CHARS;
+            while !prompt.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            prompt.truncate(cut);
+        }
+        (!prompt.is_empty()).then_some(prompt)
     }
 
     /// Whether a model knows English only (Whisper's `*.en` models): it is asked for no
@@ -258,6 +286,31 @@ impl SpeechChoice {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn words_to_know_become_one_line_of_a_bounded_length() {
+        let mut choice = SpeechChoice::new("whisper-base");
+        assert_eq!(choice.prompt(), None);
+        choice.words = " , \n ".into();
+        assert_eq!(choice.prompt(), None);
+        choice.words = "Reelsmith\n  Kestrel Dyne ,TikTok;;".into();
+        assert_eq!(
+            choice.prompt().as_deref(),
+            Some("Reelsmith, Kestrel Dyne, TikTok")
+        );
+        choice.words = "é".repeat(MAX_WORDS_CHARS);
+        let prompt = choice.prompt().unwrap();
+        assert!(prompt.len() <= MAX_WORDS_CHARS && prompt.chars().all(|c| c == 'é'));
+        // Kept with the rest of the choice; a choice stored before words existed reads.
+        choice.words = "Reelsmith".into();
+        assert_eq!(SpeechChoice::parse(&choice.to_json()), Some(choice));
+        assert_eq!(
+            SpeechChoice::parse(r#"{"model":"whisper-base"}"#)
+                .unwrap()
+                .words,
+            ""
+        );
+    }
 
     #[test]
     fn ninety_nine_languages_each_once_english_first() {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::language::Task;
 use crate::transcript::{Segment, WindowSpan};
 
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -38,6 +38,9 @@ pub struct TranscribeRequest {
     pub language: Option<String>,
     #[serde(default)]
     pub task: Task,
+    /// Words to know (names, brands, jargon) the decoder is told before the window.
+    #[serde(default)]
+    pub prompt: Option<String>,
     /// Makes the worker crash on this request (fault injection for the restart path; the app
     /// sets it only when the page is opened with `?fault=worker-crash`).
     #[serde(default)]
@@ -207,6 +210,7 @@ mod tests {
                 pcm_f32le: pcm_to_bytes(&[0.5, -0.25, 1.0]),
                 language: Some("es".into()),
                 task: Task::Translate,
+                prompt: Some("Reelsmith, TikTok".into()),
                 crash: false,
             }),
         };

@@ -7,7 +7,9 @@
 //! is `Ġ`, a newline `Ċ`), followed by the special tokens by name (`<|endoftext|>`,
 //! `<|startoftranscript|>`, languages, tasks, `<|notimestamps|>`, …). Timestamp tokens
 //! `<|0.00|>` … `<|30.00|>` follow `<|notimestamps|>` in 0.02 s steps whether or not the file
-//! lists them. Encoding text to tokens (BPE merges) is not needed to transcribe and is not here.
+//! lists them. Encoding text ([`Tokenizer::encode`], for a prompt of words to know) needs no
+//! merge list: Whisper's tiktoken ranks a merge by the id of the token it makes, so the ids
+//! in this file are the ranks.
 
 use std::ops::Range;
 
@@ -316,6 +318,37 @@ impl Tokenizer {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// Text as tokens, as Whisper's tiktoken encodes it: split by GPT-2's pattern
+    /// ([`pre_tokenize`]), then each piece's bytes merged pairwise, always the pair whose merged
+    /// bytes are the token with the lowest id first ([`byte_pair_merge`]).
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let ranks: std::collections::HashMap<&[u8], u32> = (0..self.text_ends.len())
+            .map(|id| (self.text_piece(id), id as u32))
+            .collect();
+        let mut ids = Vec::new();
+        for piece in pre_tokenize(text) {
+            let bytes = piece.as_bytes();
+            match ranks.get(bytes) {
+                Some(&id) => ids.push(id),
+                None => {
+                    let rank = |part: &[u8]| ranks.get(part).copied();
+                    for range in byte_pair_merge(bytes, rank) {
+                        // Every single byte is a token, so every part merged is one.
+                        if let Some(&id) = ranks.get(&bytes[range]) {
+                            ids.push(id);
+                        }
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    fn text_piece(&self, id: usize) -> &[u8] {
+        let start = if id == 0 { 0 } else { self.text_ends[id - 1] };
+        &self.text_bytes[start..self.text_ends[id]]
+    }
+
     /// Every token as text, special tokens by name and timestamps as `<|1.08|>` (whisper's
     /// `decode_with_timestamps`).
     pub fn decode_with_specials(&self, ids: &[u32]) -> Result<String, TokenizerError> {
@@ -472,9 +505,141 @@ pub fn bytes_from_unicode(text: &str) -> Option<Vec<u8>> {
     text.chars().map(decode).collect()
 }
 
+/// Splits text as GPT-2's pattern does before BPE:
+/// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
+pub fn pre_tokenize(text: &str) -> Vec<&str> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Class {
+        Letter,
+        Number,
+        Other,
+        Space,
+    }
+    let class = |c: char| {
+        if c.is_whitespace() {
+            Class::Space
+        } else if c.is_alphabetic() {
+            Class::Letter
+        } else if c.is_numeric() {
+            Class::Number
+        } else {
+            Class::Other
+        }
+    };
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let at = |i: usize| chars.get(i).map_or(text.len(), |&(pos, _)| pos);
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    'pieces: while i < chars.len() {
+        let (pos, c) = chars[i];
+        if c == '\'' {
+            for suffix in ["s", "t", "re", "ve", "m", "ll", "d"] {
+                if text[pos + 1..].starts_with(suffix) {
+                    pieces.push(&text[pos..pos + 1 + suffix.len()]);
+                    i += 1 + suffix.len();
+                    continue 'pieces;
+                }
+            }
+        }
+        let next = chars.get(i + 1).map(|&(_, n)| class(n));
+        let first = if c == ' ' && next.is_some_and(|n| n != Class::Space) {
+            i + 1
+        } else {
+            i
+        };
+        let kind = class(chars[first].1);
+        if kind != Class::Space {
+            let mut end = first + 1;
+            while end < chars.len() && class(chars[end].1) == kind {
+                end += 1;
+            }
+            pieces.push(&text[pos..at(end)]);
+            i = end;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < chars.len() && class(chars[end].1) == Class::Space {
+            end += 1;
+        }
+        // Before a word, a run of spaces leaves its last one to the word (`\s+(?!\S)`).
+        if end < chars.len() && end - i > 1 {
+            end -= 1;
+        }
+        pieces.push(&text[pos..at(end)]);
+        i = end;
+    }
+    pieces
+}
+
+/// tiktoken's `byte_pair_merge`: `bytes` cut into single bytes, then the adjacent pair whose
+/// joined bytes have the lowest `rank` joined, again and again while any pair has one.
+/// Returns the parts' ranges.
+pub fn byte_pair_merge(bytes: &[u8], rank: impl Fn(&[u8]) -> Option<u32>) -> Vec<Range<usize>> {
+    let mut starts: Vec<usize> = (0..=bytes.len()).collect();
+    loop {
+        let best = (0..starts.len().saturating_sub(2))
+            .filter_map(|i| rank(&bytes[starts[i]..starts[i + 2]]).map(|r| (r, i)))
+            .min();
+        match best {
+            Some((_, i)) => {
+                starts.remove(i + 1);
+            }
+            None => break,
+        }
+    }
+    starts.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_split_as_gpt2s_pattern_splits_it() {
+        let cases: [(&str, &[&str]); 6] = [
+            ("Hello world", &["Hello", " world"]),
+            (
+                " Reelsmith's clips, 2026!",
+                &[" Reelsmith", "'s", " clips", ",", " 2026", "!"],
+            ),
+            ("don't  stop", &["don", "'t", " ", " stop"]),
+            ("a\n\nb  ", &["a", "\n", "\n", "b", "  "]),
+            ("x ?! y", &["x", " ?!", " y"]),
+            ("Buenos días ¿qué?", &["Buenos", " días", " ¿", "qué", "?"]),
+        ];
+        for (text, pieces) in cases {
+            assert_eq!(pre_tokenize(text), pieces, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn byte_pairs_merge_lowest_rank_first() {
+        // "ab" (rank 1) before "bc" (rank 2); then "abc" (rank 3).
+        let rank = |part: &[u8]| match part {
+            b"ab" => Some(1),
+            b"bc" => Some(2),
+            b"abc" => Some(3),
+            _ => None,
+        };
+        assert_eq!(byte_pair_merge(b"abcd", rank), vec![0..3, 3..4]);
+        assert_eq!(byte_pair_merge(b"bcab", rank), vec![0..2, 2..4]);
+        assert_eq!(byte_pair_merge(b"", rank), Vec::<Range<usize>>::new());
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod encoding {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn pieces_are_the_text_cut_into_non_empty_parts(text in "\\PC{0,40}") {
+                let pieces = pre_tokenize(&text);
+                prop_assert_eq!(pieces.concat(), text.clone());
+                prop_assert!(pieces.iter().all(|p| !p.is_empty()));
+            }
+        }
+    }
 
     const LANGUAGES: [&str; 3] = ["en", "de", "haw"];
 

@@ -22,6 +22,9 @@ use crate::vad::{keep_speech, Vad};
 
 /// Whisper's text context is 448 tokens; it samples at most half of it per window.
 pub const MAX_NEW_TOKENS: usize = 224;
+/// At most this many prompt tokens go before a window (whisper: half the text context, less
+/// the `<|startofprev|>` token).
+pub const MAX_PROMPT_TOKENS: usize = 223;
 /// The first timestamp may be at most this late (decoding.py `max_initial_timestamp`).
 pub const MAX_INITIAL_TIMESTAMP_SECS: f64 = 1.0;
 /// Temperatures tried in turn when a window's output looks wrong (transcribe.py's default).
@@ -72,6 +75,9 @@ pub struct DecodeOptions {
     /// from the first window with speech.
     pub language: Option<String>,
     pub task: Task,
+    /// Words to know (names, brands, jargon): given to the decoder before each window as if
+    /// said before it (`<|startofprev|>`), as whisper's `initial_prompt`.
+    pub prompt: Option<String>,
 }
 
 /// A transcript of audio of any length and the language it was decoded in.
@@ -210,6 +216,23 @@ impl Engine {
         Ok(())
     }
 
+    /// `<|startofprev|>` and the last [`MAX_PROMPT_TOKENS`] tokens of the words to know, or
+    /// nothing when there are none (or the model has no such token).
+    pub fn prompt_tokens(&self, options: &DecodeOptions) -> Vec<u32> {
+        let words = options.prompt.as_deref().map(str::trim).unwrap_or("");
+        let Some(start_of_prev) = self.tokenizer.special().start_of_prev else {
+            return vec![];
+        };
+        if words.is_empty() {
+            return vec![];
+        }
+        let tokens = self.tokenizer.encode(&format!(" {words}"));
+        let kept = &tokens[tokens.len().saturating_sub(MAX_PROMPT_TOKENS)..];
+        std::iter::once(start_of_prev)
+            .chain(kept.iter().copied())
+            .collect()
+    }
+
     /// The tokens that open every window's decoding: `<|startoftranscript|>`, then for a
     /// multilingual model the language and the task.
     fn sot_sequence(&self, language: Option<&str>, task: Task) -> Result<Vec<u32>, EngineError> {
@@ -246,7 +269,13 @@ impl Engine {
         let cross = self.model.encode(mel.values())?;
         let language = self.language_of(&cross, None)?;
         let sot = self.sot_sequence(language.as_deref(), Task::Transcribe)?;
-        let decoded = self.decode(&cross, &sot, false, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        let decoded = self.decode(
+            &cross,
+            (&[], &sot),
+            false,
+            0.0,
+            &mut Rng::new(SAMPLING_SEED),
+        )?;
         Ok(WindowText {
             text: self.tokenizer.decode(&decoded.tokens)?.trim().to_string(),
             tokens: decoded.tokens,
@@ -265,7 +294,7 @@ impl Engine {
         let cross = self.model.encode(mel.values())?;
         let language = self.language_of(&cross, None)?;
         let sot = self.sot_sequence(language.as_deref(), Task::Transcribe)?;
-        let decoded = self.decode(&cross, &sot, true, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        let decoded = self.decode(&cross, (&[], &sot), true, 0.0, &mut Rng::new(SAMPLING_SEED))?;
         self.timed_window(decoded, 0.0, window_frames)
     }
 
@@ -303,6 +332,7 @@ impl Engine {
             None => (samples_16k, None),
         };
         let content_frames = samples_16k.len() / HOP_LENGTH;
+        let before = self.prompt_tokens(options);
         let mut rng = Rng::new(SAMPLING_SEED);
         let mut seek = 0;
         let mut out = Vec::new();
@@ -332,7 +362,8 @@ impl Engine {
             let cross = self.model.encode(mel.values())?;
             let window_language = self.language_of(&cross, language.as_deref())?;
             let sot = self.sot_sequence(window_language.as_deref(), options.task)?;
-            let window = self.decode_with_fallback(&cross, &sot, window_frames, &mut rng)?;
+            let window =
+                self.decode_with_fallback(&cross, (&before, &sot), window_frames, &mut rng)?;
             let silent = window.no_speech_prob > NO_SPEECH_THRESHOLD
                 && window.avg_logprob < LOGPROB_THRESHOLD;
             if silent {
@@ -396,13 +427,13 @@ impl Engine {
     fn decode_with_fallback(
         &self,
         cross: &CrossAttention,
-        sot: &[u32],
+        (before, sot): (&[u32], &[u32]),
         window_frames: usize,
         rng: &mut Rng,
     ) -> Result<TimedWindow, EngineError> {
         let mut attempts = Vec::with_capacity(TEMPERATURES.len());
         for &temperature in &TEMPERATURES {
-            let decoded = self.decode(cross, sot, true, temperature, rng)?;
+            let decoded = self.decode(cross, (before, sot), true, temperature, rng)?;
             let window = self.timed_window(decoded, temperature, window_frames)?;
             let repetitive = window.compression_ratio > COMPRESSION_RATIO_THRESHOLD;
             let improbable = window.avg_logprob < LOGPROB_THRESHOLD;
@@ -457,7 +488,7 @@ impl Engine {
     fn decode(
         &self,
         cross: &CrossAttention,
-        sot: &[u32],
+        (before, sot): (&[u32], &[u32]),
         timestamps: bool,
         temperature: f32,
         rng: &mut Rng,
@@ -465,12 +496,13 @@ impl Engine {
         let mut cache = self.model.empty_cache(cross)?;
         let special = *self.tokenizer.special();
         // decoding.py reads `<|nospeech|>` from the logits at `<|startoftranscript|>`: the
-        // first call takes that token alone, the rest of the sequence follows in the second
-        // (the cache makes the two calls one).
+        // first call ends with that token (after the prompt, when there is one), the rest of
+        // the sequence follows in the second (the cache makes the two calls one).
         let (&start, rest) = sot
             .split_first()
             .ok_or_else(|| ModelError::Run("empty start-of-transcript sequence".into()))?;
-        let mut prompt = vec![start];
+        let mut prompt: Vec<u32> = before.iter().copied().chain([start]).collect();
+        let mut first_call = true;
         let mut rest = rest.to_vec();
         if !timestamps {
             rest.push(special.no_timestamps);
@@ -482,7 +514,7 @@ impl Engine {
         while tokens.len() < MAX_NEW_TOKENS {
             let step = self.model.step(cross, &mut cache, &prompt)?;
             let mut logits = step.logits;
-            if prompt == [start] && tokens.is_empty() {
+            if std::mem::take(&mut first_call) {
                 if let Some(id) = special.no_speech {
                     no_speech_prob = log_softmax_at(&logits, id as usize).exp();
                 }

@@ -63,6 +63,10 @@ fn errors_say_what_went_wrong() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("json, srt or vtt"));
 
+    let out = reelsmith(&["transcribe", wav.to_str().unwrap(), "--words"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--words needs"));
+
     let out = reelsmith(&["transcribe", "/nonexistent/audio.wav"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -172,4 +176,27 @@ fn the_vad_is_used_unless_no_vad_is_given() {
     // decoding everything, the model starts its first words with the music.
     assert!(first_start(&[]) >= 24.0);
     assert!(first_start(&["--no-vad"]) < 24.0);
+}
+
+#[test]
+fn words_to_know_are_spelled_as_given() {
+    let wav = fixture("names.wav");
+    let out = reelsmith(&[
+        "transcribe",
+        wav.to_str().unwrap(),
+        "--format",
+        "srt",
+        "--words",
+        "Reelsmith, Kestrel Dyne",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let srt = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        srt.contains("Reelsmith") && srt.contains("Kestrel Dyne"),
+        "{srt}"
+    );
 }

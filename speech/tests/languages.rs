@@ -19,6 +19,7 @@ fn options(language: Option<&str>, task: Task) -> DecodeOptions {
     DecodeOptions {
         language: language.map(str::to_owned),
         task,
+        ..Default::default()
     }
 }
 

@@ -141,6 +141,7 @@ pub fn transcribe(
     let options = DecodeOptions {
         language: request.language.clone(),
         task: request.task,
+        prompt: request.prompt.clone(),
     };
     let transcription = engine
         .transcribe_with(&samples, &options)

@@ -90,6 +90,7 @@ fn window(index: u32, start_secs: f64, samples: &[f32]) -> TranscribeRequest {
         pcm_f32le: pcm_to_bytes(samples),
         language: None,
         task: Task::Transcribe,
+        prompt: None,
         crash: false,
     }
 }

@@ -1,6 +1,7 @@
 //! `reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model tiny.en|base|DIR]
-//! [--language CODE|auto] [--task transcribe|translate] [--no-vad]`: the transcription engine on
-//! the command line, subtitles or JSON on stdout. The model folder's `vad.onnx`, when there is
+//! [--language CODE|auto] [--task transcribe|translate] [--words "A, B"] [--no-vad]`: the
+//! transcription engine on the command line, subtitles or JSON on stdout. `--words` names
+//! words to know (names, brands, jargon), told to the model before each window. The model folder's `vad.onnx`, when there is
 //! one, finds the speech first (`--no-vad` decodes everything). A model name is a model `scripts/prepare-model.sh`
 //! prepared in `~/.cache/reelsmith/models/whisper-NAME` (`$REELSMITH_MODELS` overrides the
 //! folder); anything else is the model's directory. The default is tiny.en.
@@ -15,8 +16,8 @@ use reelsmith_speech::transcribe::{DecodeOptions, Engine};
 use reelsmith_speech::vad::Vad;
 
 const USAGE: &str = "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] \
-[--model tiny.en|base|DIR] [--language CODE|auto] [--task transcribe|translate] [--no-vad] \
-[--timings]";
+[--model tiny.en|base|DIR] [--language CODE|auto] [--task transcribe|translate] \
+[--words \"NAME, BRAND, …\"] [--no-vad] [--timings]";
 /// The models `scripts/prepare-model.sh` prepares, by the name `--model` takes.
 const MODEL_NAMES: [&str; 2] = ["tiny.en", "base"];
 
@@ -89,6 +90,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                         ))
                     }
                 }
+            }
+            "--words" => {
+                let words = args
+                    .next()
+                    .ok_or_else(|| format!("--words needs the words to know\n{USAGE}"))?;
+                options.prompt = Some(words).filter(|w| !w.trim().is_empty());
             }
             "--timings" => timings = true,
             "--no-vad" => no_vad = true,
