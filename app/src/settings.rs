@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use reelsmith_core::language::{by_name, SpeechChoice, Task};
+use reelsmith_core::language::{by_name, SpeechChoice, Task, MAX_WORDS_CHARS};
 
 use crate::editor::{use_editor, Editor};
 use crate::model_store;
@@ -229,6 +229,18 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
                     <Show when=english_only>
                         <p class="hint" data-testid="english-only">"This model knows only English: choose base for other languages or translation."</p>
                     </Show>
+                </dd>
+                <dt><label for="words-to-know">"Words to know"</label></dt>
+                <dd>
+                    <textarea id="words-to-know" data-testid="words-to-know" rows="2"
+                        maxlength=MAX_WORDS_CHARS.to_string()
+                        placeholder="Names, brands, jargon: one per line or with commas"
+                        prop:value=move || state.choice.with(|c| c.words.clone())
+                        on:change=move |ev| {
+                            let words = event_target_value(&ev);
+                            change(&|c| c.words = words.clone());
+                        }></textarea>
+                    <p class="hint">"Spelled as you write them here, in transcripts from now on."</p>
                 </dd>
                 <dt>"Size"</dt>
                 <dd data-testid="model-size">

@@ -49,7 +49,7 @@ test('base, chosen in Settings, detects Spanish, writes it in Spanish, translate
   await page.getByTestId('model-choice').selectOption('whisper-base');
   // Nothing is stored until the user changes a setting; now the choice is.
   const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('reelsmith.speech')));
-  assert.deepEqual(kept, { model: 'whisper-base', language: null, task: 'Transcribe' });
+  assert.deepEqual(kept, { model: 'whisper-base', language: null, task: 'Transcribe', words: '' });
   await page.waitForFunction(() => document.querySelector('[data-testid=model-name]').textContent === 'whisper-base');
   assert.equal(await page.getByTestId('language-choice').isDisabled(), false);
 
@@ -161,6 +161,27 @@ test('a video that opens silent takes its language from the first window with sp
   assert.ok(words.length > 0 && words[0] >= 34, `the first word starts at ${words[0]} s`);
   assertHas(await heard(page), ['paella', 'arroz'], 'Spanish after silence');
   await page.evaluate(() => localStorage.clear());
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('words to know, typed in Settings, are spelled as given in the transcript, and kept', async () => {
+  const { page, errors } = await openEditor();
+  await page.evaluate(() => localStorage.clear());
+  await page.getByTestId('file-input').setInputFiles(path.join(FIXTURES, 'names.mp4'));
+  await waitForPhase(page, 'Done');
+  const plain = await heard(page);
+  assert.ok(!plain.includes('reelsmith'), plain);
+  await page.getByTestId('settings').locator('summary').click();
+  await page.getByTestId('words-to-know').fill('Reelsmith\nKestrel Dyne');
+  await page.getByTestId('words-to-know').blur();
+  await page.waitForFunction(() => (localStorage.getItem('reelsmith.speech') || '').includes('Kestrel'));
+  await transcribeAgain(page);
+  assertHas(await heard(page), ['reelsmith', 'kestrel dyne'], 'with words to know');
+  // The next visit keeps them.
+  await page.reload();
+  await page.getByTestId('settings').locator('summary').click();
+  assert.equal(await page.getByTestId('words-to-know').inputValue(), 'Reelsmith\nKestrel Dyne');
   assert.deepEqual(errors, []);
   await page.close();
 });
