@@ -9,6 +9,8 @@
 //! repeat themselves at higher temperatures, and times each word by DTW over the alignment
 //! heads' cross-attention ([`dtw`](crate::dtw), as `whisper/timing.py` `add_word_timestamps`).
 
+use std::borrow::Cow;
+
 use crate::dtw::{
     alignment_matrix, find_alignment, merge_punctuations, AlignmentError, AttentionScores,
     CrossAttention as AlignmentAttention, WordTiming, APPEND_PUNCTUATIONS, MEDIAN_FILTER_WIDTH,
@@ -18,7 +20,7 @@ use crate::mel::{MelSpectrogram, HOP_LENGTH, N_FRAMES, SAMPLE_RATE_HZ};
 use crate::model::{CrossAttention, ModelConfig, ModelError, WhisperModel};
 use crate::subtitles::{Segment, Word};
 use crate::tokenizer::{SpecialTokens, Task, Tokenizer, TokenizerError, TIMESTAMP_STEP_SECS};
-use crate::vad::{keep_speech, Vad};
+use crate::vad::{keep_speech_in, Vad};
 
 /// Whisper's text context is 448 tokens; it samples at most half of it per window.
 pub const MAX_NEW_TOKENS: usize = 224;
@@ -320,16 +322,11 @@ impl Engine {
         options: &DecodeOptions,
     ) -> Result<Transcription, EngineError> {
         self.check_options(options)?;
-        // Music, noise and silence around the speech are silenced, so the model cannot take
-        // them for words and windows of them are skipped below as quiet.
-        let speech_only;
-        let (samples_16k, regions) = match &self.vad {
-            Some(vad) => {
-                let regions = vad.speech(samples_16k)?;
-                speech_only = keep_speech(samples_16k, &regions);
-                (&speech_only[..], Some(regions))
-            }
-            None => (samples_16k, None),
+        // Music, noise and silence around the speech are silenced (a window at a time, so a
+        // long recording is not copied whole), so the model cannot take them for words.
+        let regions = match &self.vad {
+            Some(vad) => Some(vad.speech(samples_16k)?),
+            None => None,
         };
         let content_frames = samples_16k.len() / HOP_LENGTH;
         let before = self.prompt_tokens(options);
@@ -353,12 +350,16 @@ impl Engine {
             let start = seek * HOP_LENGTH;
             let end = (start + window_frames * HOP_LENGTH).min(samples_16k.len());
             let offset_secs = (seek * HOP_LENGTH) as f64 / f64::from(SAMPLE_RATE_HZ);
-            if is_quiet(&samples_16k[start..end]) {
+            let heard = match &regions {
+                Some(regions) => Cow::Owned(keep_speech_in(samples_16k, regions, start..end)),
+                None => Cow::Borrowed(&samples_16k[start..end]),
+            };
+            if is_quiet(&heard) {
                 // Nothing to hear: not decoded (Whisper writes "you" for digital silence).
                 seek += window_frames;
                 continue;
             }
-            let mel = self.mel.model_input(&samples_16k[start..end]);
+            let mel = self.mel.model_input(&heard);
             let cross = self.model.encode(mel.values())?;
             let window_language = self.language_of(&cross, language.as_deref())?;
             let sot = self.sot_sequence(window_language.as_deref(), options.task)?;
@@ -382,7 +383,7 @@ impl Engine {
                 &window.segments,
                 window_frames,
             )?;
-            snap_to_sound(&mut words, &samples_16k[start..end]);
+            snap_to_sound(&mut words, &heard);
             out.extend(place_segments(&window.segments, words, offset_secs));
             // A window whose segments give no time to seek by still moves on.
             seek += window.seek_frames.max(1);

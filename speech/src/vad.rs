@@ -213,6 +213,17 @@ pub fn keep_speech(samples: &[f32], regions: &[Range<usize>]) -> Vec<f32> {
     kept
 }
 
+/// `samples[range]` with everything outside `regions` (positions in `samples`) silenced.
+pub fn keep_speech_in(samples: &[f32], regions: &[Range<usize>], range: Range<usize>) -> Vec<f32> {
+    let inside: Vec<Range<usize>> = regions
+        .iter()
+        .map(|r| r.start.max(range.start)..r.end.min(range.end))
+        .filter(|r| r.start < r.end)
+        .map(|r| r.start - range.start..r.end - range.start)
+        .collect();
+    keep_speech(&samples[range], &inside)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +368,21 @@ mod tests {
                     }
                     i += run.max(1);
                 }
+            }
+
+            #[test]
+            fn a_window_of_kept_speech_is_that_window_of_the_whole(
+                samples in proptest::collection::vec(-1.0f32..1.0, 1..2000),
+                cuts in proptest::collection::vec(0usize..2500, 0..6),
+                a in 0usize..2000,
+                b in 0usize..2000,
+            ) {
+                let mut cuts = cuts;
+                cuts.sort();
+                let regions: Vec<Range<usize>> = cuts.chunks_exact(2).map(|c| c[0]..c[1]).collect();
+                let (a, b) = (a.min(b).min(samples.len()), a.max(b).min(samples.len()));
+                let whole = keep_speech(&samples, &regions);
+                prop_assert_eq!(keep_speech_in(&samples, &regions, a..b), whole[a..b].to_vec());
             }
 
             #[test]
