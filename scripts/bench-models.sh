@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: the speech models side by side, natively (the `reelsmith` CLI, one thread):
 # real-time factor and peak memory per model, word error rate on the English speech fixtures,
-# and the Spanish and German fixtures transcribed and translated. Each file is run with each
+# the Spanish and German fixtures transcribed and translated, and a minute of music with one
+# sentence over it, with the VAD and without (`--no-vad`). Each file is run with each
 # model in turn, so the machine's noise falls on both. Numbers go to BENCHMARKS.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,5 +71,18 @@ for lang in es de; do
   for task in transcribe translate; do
     stats=$(run base "$OUT/speech_$lang.wav" --task "$task")
     echo "| speech_$lang ($task) | base | $stats | $(cat "$SCRATCH/text") |"
+  done
+done
+echo
+echo "| audio | model | VAD | speed | peak RSS | first word | text |"
+echo "|---|---|---|---|---|---|---|"
+for model in tiny.en base; do
+  for vad in on off; do
+    flag=(); [ "$vad" = off ] && flag=(--no-vad)
+    stats=$(run "$model" "$OUT/music_speech.wav" --language en "${flag[@]}")
+    first=$(python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))["segments"]
+print("%.2f s" % s[0]["words"][0]["start_secs"] if s else "—")' "$SCRATCH/json")
+    echo "| music_speech | $model | $vad | $stats | $first | $(cat "$SCRATCH/text") |"
   done
 done

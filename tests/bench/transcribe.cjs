@@ -22,9 +22,9 @@ function rendererRssBytes() {
   return total;
 }
 
-async function transcribe(context, url, file, workers) {
+async function transcribe(context, url, file, workers, model) {
   const page = await context.newPage();
-  await page.goto(`${url}?workers=${workers}`);
+  await page.goto(`${url}?workers=${workers}&model=${model}`);
   await page.getByTestId('file-input').waitFor({ state: 'attached' });
   let peak = rendererRssBytes();
   const sampler = setInterval(() => { peak = Math.max(peak, rendererRssBytes()); }, 250);
@@ -55,17 +55,19 @@ async function transcribe(context, url, file, workers) {
     await page.close();
     return n;
   })();
-  // Warm-up: downloads the model into Cache Storage once.
-  await transcribe(context, relay.url, path.join(dir, 'speech_60s.mp4'), 1);
   console.log(`navigator.hardwareConcurrency = ${cores}; default workers = ${Math.max(1, cores - 1)}`);
-  console.log('| audio | workers | time | real-time factor | per worker | words | tab peak RSS | worker memory (app) |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  // BENCH_FILES=a.mp4,b.mp4 measures only those.
-  for (const name of (process.env.BENCH_FILES || 'speech_60s.mp4,speech_600s.mp4').split(',')) {
-    for (const workers of [1, 2]) {
-      const r = await transcribe(context, relay.url, path.join(dir, name), workers);
-      const rtf = r.audio / r.secs;
-      console.log(`| ${r.audio.toFixed(0)} s | ${workers} | ${r.secs.toFixed(1)} s | ${rtf.toFixed(1)}x | ${(rtf / workers).toFixed(1)}x | ${r.words} | ${(r.peak / 1048576).toFixed(0)} MiB | ${r.memory} |`);
+  console.log('| model | audio | workers | time | real-time factor | per worker | words | tab peak RSS | worker memory (app) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  // BENCH_MODELS=a,b and BENCH_FILES=a.mp4,b.mp4 measure only those.
+  for (const model of (process.env.BENCH_MODELS || 'whisper-tiny.en,whisper-base').split(',')) {
+    // Warm-up: downloads the model into Cache Storage once.
+    await transcribe(context, relay.url, path.join(dir, 'speech_60s.mp4'), 1, model);
+    for (const name of (process.env.BENCH_FILES || 'speech_60s.mp4,speech_600s.mp4').split(',')) {
+      for (const workers of [1, 2]) {
+        const r = await transcribe(context, relay.url, path.join(dir, name), workers, model);
+        const rtf = r.audio / r.secs;
+        console.log(`| ${model} | ${r.audio.toFixed(0)} s | ${workers} | ${r.secs.toFixed(1)} s | ${rtf.toFixed(1)}x | ${(rtf / workers).toFixed(1)}x | ${r.words} | ${(r.peak / 1048576).toFixed(0)} MiB | ${r.memory} |`);
+      }
     }
   }
   await context.close();
