@@ -221,7 +221,8 @@ pub struct SpeechChoice {
     pub words: String,
 }
 
-/// The longest list of words to know kept (the model reads at most 223 tokens of it).
+/// The longest list of words to know kept, in characters (as the text box counts them; the
+/// model reads at most its first 223 tokens).
 pub const MAX_WORDS_CHARS: usize = 600;
 
 impl SpeechChoice {
@@ -244,14 +245,7 @@ impl SpeechChoice {
             .map(str::trim)
             .filter(|w| !w.is_empty())
             .collect();
-        let mut prompt = words.join(", ");
-        if prompt.len() > MAX_WORDS_CHARS {
-            let mut cut = MAX_WORDS_CHARS;
-            while !prompt.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            prompt.truncate(cut);
-        }
+        let prompt: String = words.join(", ").chars().take(MAX_WORDS_CHARS).collect();
         (!prompt.is_empty()).then_some(prompt)
     }
 
@@ -298,9 +292,10 @@ mod tests {
             choice.prompt().as_deref(),
             Some("Reelsmith, Kestrel Dyne, TikTok")
         );
-        choice.words = "é".repeat(MAX_WORDS_CHARS);
+        // Counted in characters, as the text box counts them: 600 Cyrillic letters are kept.
+        choice.words = "ж".repeat(MAX_WORDS_CHARS + 10);
         let prompt = choice.prompt().unwrap();
-        assert!(prompt.len() <= MAX_WORDS_CHARS && prompt.chars().all(|c| c == 'é'));
+        assert_eq!(prompt.chars().count(), MAX_WORDS_CHARS);
         // Kept with the rest of the choice; a choice stored before words existed reads.
         choice.words = "Reelsmith".into();
         assert_eq!(SpeechChoice::parse(&choice.to_json()), Some(choice));

@@ -13,6 +13,8 @@
 
 use std::ops::Range;
 
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
 /// Seconds between consecutive timestamp tokens.
 pub const TIMESTAMP_STEP_SECS: f64 = 0.02;
 /// Timestamp tokens `<|0.00|>` to `<|30.00|>`.
@@ -518,7 +520,8 @@ pub fn pre_tokenize(text: &str) -> Vec<&str> {
     let class = |c: char| {
         if c.is_whitespace() {
             Class::Space
-        } else if c.is_alphabetic() {
+        } else if c.general_category_group() == GeneralCategoryGroup::Letter {
+            // `\p{L}`: not `char::is_alphabetic`, which also takes vowel signs and other marks.
             Class::Letter
         } else if c.is_numeric() {
             Class::Number
@@ -596,7 +599,7 @@ mod tests {
 
     #[test]
     fn text_is_split_as_gpt2s_pattern_splits_it() {
-        let cases: [(&str, &[&str]); 6] = [
+        let cases: [(&str, &[&str]); 7] = [
             ("Hello world", &["Hello", " world"]),
             (
                 " Reelsmith's clips, 2026!",
@@ -606,6 +609,8 @@ mod tests {
             ("a\n\nb  ", &["a", "\n", "\n", "b", "  "]),
             ("x ?! y", &["x", " ?!", " y"]),
             ("Buenos días ¿qué?", &["Buenos", " días", " ¿", "qué", "?"]),
+            // A vowel sign is a mark, not a letter: GPT-2's pattern cuts before it.
+            ("नमस्ते", &["नमस", "्", "त", "े"]),
         ];
         for (text, pieces) in cases {
             assert_eq!(pre_tokenize(text), pieces, "{text:?}");

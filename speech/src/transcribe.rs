@@ -27,6 +27,9 @@ pub const MAX_NEW_TOKENS: usize = 224;
 /// At most this many prompt tokens go before a window (whisper: half the text context, less
 /// the `<|startofprev|>` token).
 pub const MAX_PROMPT_TOKENS: usize = 223;
+/// Token positions the decoder has (`n_text_ctx`, 448 for every Whisper size): the prompt,
+/// the start sequence and the sampled tokens together never go past it.
+pub const TEXT_CONTEXT: usize = 448;
 /// The first timestamp may be at most this late (decoding.py `max_initial_timestamp`).
 pub const MAX_INITIAL_TIMESTAMP_SECS: f64 = 1.0;
 /// Temperatures tried in turn when a window's output looks wrong (transcribe.py's default).
@@ -77,8 +80,9 @@ pub struct DecodeOptions {
     /// from the first window with speech.
     pub language: Option<String>,
     pub task: Task,
-    /// Words to know (names, brands, jargon): given to the decoder before each window as if
-    /// said before it (`<|startofprev|>`), as whisper's `initial_prompt`.
+    /// Words to know (names, brands, jargon): given to the decoder before every window as if
+    /// said before it (`<|startofprev|>`), as whisper's `initial_prompt` with
+    /// `carry_initial_prompt` (whisper's own default gives it to the first window only).
     pub prompt: Option<String>,
 }
 
@@ -218,7 +222,7 @@ impl Engine {
         Ok(())
     }
 
-    /// `<|startofprev|>` and the last [`MAX_PROMPT_TOKENS`] tokens of the words to know, or
+    /// `<|startofprev|>` and the first [`MAX_PROMPT_TOKENS`] tokens of the words to know, or
     /// nothing when there are none (or the model has no such token).
     pub fn prompt_tokens(&self, options: &DecodeOptions) -> Vec<u32> {
         let words = options.prompt.as_deref().map(str::trim).unwrap_or("");
@@ -229,7 +233,8 @@ impl Engine {
             return vec![];
         }
         let tokens = self.tokenizer.encode(&format!(" {words}"));
-        let kept = &tokens[tokens.len().saturating_sub(MAX_PROMPT_TOKENS)..];
+        // The first words typed are kept, as the list itself is cut at its end when too long.
+        let kept = &tokens[..tokens.len().min(MAX_PROMPT_TOKENS)];
         std::iter::once(start_of_prev)
             .chain(kept.iter().copied())
             .collect()
@@ -512,7 +517,8 @@ impl Engine {
         let mut logprobs = vec![];
         let mut sum_logprob = 0.0;
         let mut no_speech_prob = 0.0;
-        while tokens.len() < MAX_NEW_TOKENS {
+        let max_new = max_new_tokens(prompt.len() + rest.len());
+        while tokens.len() < max_new {
             let step = self.model.step(cross, &mut cache, &prompt)?;
             let mut logits = step.logits;
             if std::mem::take(&mut first_call) {
@@ -893,6 +899,14 @@ pub fn snap_to_sound(words: &mut [WordTiming], samples_16k: &[f32]) {
     }
 }
 
+/// How many tokens may be sampled after `fed` given ones: [`MAX_NEW_TOKENS`], or fewer where a
+/// long prompt would take the decoder past its [`TEXT_CONTEXT`] positions (whisper stops once
+/// the sequence is longer than the context). Sampled token k is fed back at position
+/// `fed + k`, and the last one is never fed.
+pub fn max_new_tokens(fed: usize) -> usize {
+    MAX_NEW_TOKENS.min((TEXT_CONTEXT + 1).saturating_sub(fed))
+}
+
 /// The mel frame at or after `seek` where speech goes on or next begins (`regions` in
 /// samples, in order), or `None` when no speech is left.
 pub fn next_speech_frame(regions: &[std::ops::Range<usize>], seek: usize) -> Option<usize> {
@@ -1022,6 +1036,19 @@ fn log_softmax_at(logits: &[f32], index: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_prompt_leaves_the_decoder_positions_for_what_it_samples() {
+        // No prompt: the whole budget.
+        assert_eq!(max_new_tokens(3), MAX_NEW_TOKENS);
+        // The longest prompt with a multilingual start sequence: 1 + 223 + 3 fed.
+        let fed = 1 + MAX_PROMPT_TOKENS + 3;
+        let n = max_new_tokens(fed);
+        // Tokens 0..n-1 are fed back at fed + k; the last position used is fed + n - 2.
+        assert!(fed + n - 2 < TEXT_CONTEXT, "{fed} + {n}");
+        assert_eq!(fed + n - 2, TEXT_CONTEXT - 1);
+        assert_eq!(max_new_tokens(TEXT_CONTEXT + 5), 0);
+    }
 
     #[test]
     fn windows_start_where_speech_goes_on_or_begins() {
