@@ -5,13 +5,13 @@
 use std::process::Command;
 use std::time::Instant;
 
-use reelsmith_speech::audio::{read_wav_16k_mono, read_wav_mono, resample};
+use reelsmith_speech::audio::{read_wav_mono, resample};
 use reelsmith_speech::mel::{N_FRAMES, N_MELS};
 use reelsmith_speech::model::WhisperModel;
 use tract_onnx::prelude::*;
 
 mod common;
-use common::{engine, fixture, read, wer, words};
+use common::{engine, read, spoken, wer, words};
 
 #[test]
 fn random_model_shapes_and_cache() {
@@ -168,9 +168,8 @@ fn word_error_rate_counts_edits() {
 #[test]
 fn tiny_en_transcribes_the_speech_fixture() {
     let engine = engine("whisper-tiny.en");
-    let audio = read_wav_16k_mono(&std::fs::read(fixture("speech.wav")).unwrap()).unwrap();
+    let (audio, reference) = speech_fixture();
     let out = engine.transcribe_window(&audio).unwrap();
-    let reference = words(&std::fs::read_to_string(fixture("speech.txt")).unwrap());
     let error = wer(&reference, &words(&out.text));
     assert!(
         error <= 0.10,
@@ -183,9 +182,7 @@ fn tiny_en_transcribes_the_speech_fixture() {
 }
 
 fn speech_fixture() -> (Vec<f32>, Vec<String>) {
-    let audio = read_wav_16k_mono(&std::fs::read(fixture("speech.wav")).unwrap()).unwrap();
-    let reference = words(&std::fs::read_to_string(fixture("speech.txt")).unwrap());
-    (audio, reference)
+    spoken("speech")
 }
 
 #[test]

@@ -4,19 +4,38 @@
 //! over the music before the sentence (at 0.0 s) and base writes the sentence twice.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
-use reelsmith_speech::audio::read_wav_16k_mono;
 use reelsmith_speech::vad::Vad;
 
 mod common;
-use common::{engine, fixture, read, wer, words};
+use common::{engine, read, spoken, wer, words};
 
 /// Where the sentence lies in the fixture, with a second's grace either side.
 const SPEECH_SECS: std::ops::Range<f64> = 24.0..34.0;
 
 fn music_with_speech() -> (Vec<f32>, Vec<String>) {
-    let samples = read_wav_16k_mono(&std::fs::read(fixture("music_speech.wav")).unwrap()).unwrap();
-    let reference = words(&std::fs::read_to_string(fixture("music_speech.txt")).unwrap());
-    (samples, reference)
+    spoken("music_speech")
+}
+
+#[test]
+fn tract_gives_the_probabilities_onnxruntime_gives() {
+    // The reference runs 512 frames per call, tract 128: equal only if the LSTM state and the
+    // frames' context carry over between calls as they should.
+    let (samples, _) = music_with_speech();
+    let vad = Vad::load(&read("whisper-tiny.en", "vad.onnx")).unwrap();
+    let probs = vad.speech_probs(&samples).unwrap();
+    let reference: Vec<f32> = std::fs::read(common::fixture("music_speech.vad.f32"))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(probs.len(), reference.len());
+    assert!(probs.len() > 3 * reelsmith_speech::vad::BLOCK_FRAMES);
+    let worst = probs
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "largest difference {worst}");
 }
 
 #[test]

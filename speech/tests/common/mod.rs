@@ -48,6 +48,14 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A spoken fixture (`NAME.wav`) and the words of its text (`NAME.txt`).
+pub fn spoken(name: &str) -> (Vec<f32>, Vec<String>) {
+    let wav = std::fs::read(fixture(&format!("{name}.wav"))).unwrap();
+    let audio = reelsmith_speech::audio::read_wav_16k_mono(&wav).unwrap();
+    let reference = words(&std::fs::read_to_string(fixture(&format!("{name}.txt"))).unwrap());
+    (audio, reference)
+}
+
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
