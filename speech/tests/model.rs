@@ -287,7 +287,22 @@ fn trim_silence(samples: &[f32], rate_hz: u32) -> &[f32] {
 
 /// Separately synthesised words placed at known times with silence between them.
 fn spaced_words(list: &[&str]) -> (Vec<f32>, Vec<f64>) {
-    let dir = std::env::temp_dir().join(format!("reelsmith-words-{}", std::process::id()));
+    placed_words(list, |i| {
+        if i == 0 {
+            0.6
+        } else {
+            0.4 + 0.1 * (i % 5) as f64
+        }
+    })
+}
+
+/// The words of `list` synthesised one by one, trimmed of their own silence, each after
+/// `gap_secs(i)` of silence (0.6 s before the first); where each starts, in seconds.
+fn placed_words(list: &[&str], gap_secs: impl Fn(usize) -> f64) -> (Vec<f32>, Vec<f64>) {
+    // One folder per call: tests run side by side in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("reelsmith-words-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut audio = Vec::new();
     let mut starts = Vec::new();
@@ -305,14 +320,9 @@ fn spaced_words(list: &[&str]) -> (Vec<f32>, Vec<f64>) {
         let wav = read_wav_mono(&std::fs::read(&path).unwrap()).unwrap();
         let hz = *rate.get_or_insert(wav.sample_rate_hz);
         assert_eq!(hz, wav.sample_rate_hz);
-        let gap_secs = if i == 0 {
-            0.6
-        } else {
-            0.4 + 0.1 * (i % 5) as f64
-        };
         audio.extend(std::iter::repeat_n(
             0.0f32,
-            (gap_secs * f64::from(hz)) as usize,
+            (gap_secs(i) * f64::from(hz)) as usize,
         ));
         starts.push(audio.len() as f64 / f64::from(hz));
         audio.extend_from_slice(trim_silence(&wav.samples, hz));
@@ -377,6 +387,62 @@ fn tiny_en_word_starts_match_where_words_were_placed() {
         assert!(
             w.end_secs >= w.start_secs && (0.0..=1.0).contains(&w.probability),
             "{w:?}"
+        );
+    }
+}
+
+/// The words of `list` synthesised one by one and joined with no pause between them, so the
+/// model hears one continuous stream whose word boundaries are known exactly.
+fn joined_words(list: &[&str]) -> (Vec<f32>, Vec<f64>) {
+    placed_words(list, |i| if i == 0 { 0.6 } else { 0.0 })
+}
+
+/// Measured 2026-12-04: median start error 0.05 s for tiny.en, 0.17 s for base, whose word
+/// starts come 0.1–0.25 s early on this stream (tiny.en's scatter both ways); the bounds hold
+/// each model to what it does now.
+#[test]
+fn word_starts_in_continuous_speech_are_near_where_each_word_begins() {
+    let list = [
+        "every",
+        "morning",
+        "people",
+        "walked",
+        "through",
+        "the",
+        "beautiful",
+        "garden",
+        "before",
+        "breakfast",
+    ];
+    let (audio, starts) = joined_words(&list);
+    for (model, bound) in [("whisper-tiny.en", 0.10), ("whisper-base", 0.20)] {
+        let engine = engine(model);
+        let segments = engine.transcribe(&audio).unwrap();
+        let found: Vec<(String, f64)> = segments
+            .iter()
+            .flat_map(|s| &s.words)
+            .map(|w| (words(&w.text).concat(), w.start_secs))
+            .collect();
+        let mut errors = Vec::new();
+        let mut cursor = 0;
+        for (word, &start) in list.iter().zip(&starts) {
+            if let Some(k) = found[cursor..].iter().position(|(w, _)| w == word) {
+                errors.push((found[cursor + k].1 - start).abs());
+                cursor += k + 1;
+            }
+        }
+        assert!(
+            errors.len() >= 7,
+            "{model}: only {} of {} words recognised: {found:?}",
+            errors.len(),
+            list.len()
+        );
+        errors.sort_by(f64::total_cmp);
+        let median = errors[errors.len() / 2];
+        eprintln!("{model}: word start errors (s) in continuous speech: {errors:.3?}");
+        assert!(
+            median <= bound,
+            "{model}: median word-start error {median:.3} s: {errors:.3?}"
         );
     }
 }
