@@ -38,16 +38,19 @@ const ONNX_FLOAT: i32 = 1;
 pub fn onnx() -> tract_onnx::Onnx {
     let mut onnx = tract_onnx::onnx();
     onnx.op_register.insert(OP_TYPE, parse_int8_matmul);
+    crate::attend::register(&mut onnx);
     onnx
 }
 
-/// Reads an ONNX model, rewrites its int8 matrix products ([`fold_int8_matmuls`]) and parses
-/// it with [`onnx`]. Returns the model and how many products were rewritten.
+/// Reads an ONNX model, rewrites its int8 matrix products ([`fold_int8_matmuls`]) and its
+/// products by graph inputs ([`crate::attend`]) and parses it with [`onnx`]. Returns the model
+/// and how many int8 products were rewritten.
 pub fn model_for_bytes(bytes: &[u8]) -> TractResult<(InferenceModel, usize)> {
     use prost::Message;
     let onnx = onnx();
     let mut proto = pb::ModelProto::decode(bytes)?;
     let folded = fold_int8_matmuls(&mut proto);
+    crate::attend::rewrite_input_matmuls(&mut proto);
     let model = onnx.model_for_proto_model(&proto)?;
     Ok((model, folded))
 }

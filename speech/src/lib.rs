@@ -5,6 +5,7 @@
 //! ([`subtitles`]); the network itself, Whisper's encoder and decoder as ONNX graphs run by tract
 //! ([`model`]), and the decoding loop that turns audio into text ([`transcribe`]).
 
+pub mod attend;
 pub mod audio;
 pub mod dtw;
 pub mod int8;
