@@ -32,9 +32,10 @@ cp "$REELSMITH_CACHE/models/whisper-tiny.en/vad.onnx" tests/fixtures/out/models/
 
 step "format and lints"
 cargo fmt --all --check
-cargo clippy -p reelsmith-core -p reelsmith-speech -p reelsmith-relay --all-targets -- -D warnings
+cargo clippy -p reelsmith-core -p reelsmith-speech -p reelsmith-relay -p reelsmith-engine-bench --all-targets \
+  -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p reelsmith-core -p reelsmith-speech -p reelsmith-app \
-  -p reelsmith-worker --all-targets -- -D warnings
+  -p reelsmith-worker -p reelsmith-engine-bench --all-targets -- -D warnings
 
 step "native tests"
 cargo test -p reelsmith-core -p reelsmith-speech -p reelsmith-relay
