@@ -12,11 +12,7 @@ cd "$ROOT"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 scripts/prepare-model.sh
 tests/fixtures/make.sh
-MEDIA="$ROOT/tests/fixtures/out/bench"
-mkdir -p "$MEDIA"
-WAV="$MEDIA/speech_60s_16k.wav"
-[ -f "$WAV" ] || ffmpeg -hide_banner -loglevel error -y -stream_loop -1 \
-  -i tests/fixtures/out/speech_long.wav -t 60 -ar 16000 -ac 1 "$WAV"
+WAV="$(scripts/speech-60s.sh)"
 cargo build --release -p reelsmith-engine-bench
 cargo build --release -p reelsmith-engine-bench --lib --target wasm32-unknown-unknown
 PKG="$TARGET_DIR/engine-bench-pkg"
