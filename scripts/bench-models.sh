@@ -2,8 +2,9 @@
 # Benchmark: the speech models side by side, natively (the `reelsmith` CLI, one thread):
 # real-time factor and peak memory per model, word error rate on the English speech fixtures,
 # the Spanish and German fixtures transcribed and translated, and a minute of music with one
-# sentence over it, with the VAD and without (`--no-vad`). Each file is run with each
-# model in turn, so the machine's noise falls on both. Numbers go to BENCHMARKS.md.
+# sentence over it, with the VAD and without (`--no-vad`); greedy decoding beside the beam
+# search of 5 (`--beam-size`). Each file is run with each model and decoding in turn, so the
+# machine's noise falls on all of them. Numbers go to BENCHMARKS.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -54,23 +55,29 @@ print(f"{100 * row[len(h)] / len(r):.1f} %")
 PY
 }
 
-echo "| audio | model | speed | peak RSS | WER / text |"
-echo "|---|---|---|---|---|"
+echo "| audio | model | decoding | speed | peak RSS | WER / text |"
+echo "|---|---|---|---|---|---|"
 for item in "speech_60s:$SCRATCH/speech_60s.wav:" "speech:$OUT/speech.wav:$OUT/speech.txt" \
   "speech_long:$OUT/speech_long.wav:$OUT/speech_long.txt"; do
   IFS=: read -r name wav ref <<<"$item"
   for model in tiny.en base; do
-    stats=$(run "$model" "$wav" --language en)
-    # The 60 s file is the long fixture looped and cut mid-sentence: speed only.
-    quality="—"
-    [ -n "$ref" ] && quality="WER $(wer "$ref" "$SCRATCH/text")"
-    echo "| $name | $model | $stats | $quality |"
+    for beam in 1 5; do
+      stats=$(run "$model" "$wav" --language en --beam-size "$beam")
+      # The 60 s file is the long fixture looped and cut mid-sentence: speed only.
+      quality="—"
+      [ -n "$ref" ] && quality="WER $(wer "$ref" "$SCRATCH/text")"
+      decoding=greedy; [ "$beam" -gt 1 ] && decoding="beam $beam"
+      echo "| $name | $model | $decoding | $stats | $quality |"
+    done
   done
 done
 for lang in es de; do
   for task in transcribe translate; do
-    stats=$(run base "$OUT/speech_$lang.wav" --task "$task")
-    echo "| speech_$lang ($task) | base | $stats | $(cat "$SCRATCH/text") |"
+    for beam in 1 5; do
+      stats=$(run base "$OUT/speech_$lang.wav" --task "$task" --beam-size "$beam")
+      decoding=greedy; [ "$beam" -gt 1 ] && decoding="beam $beam"
+      echo "| speech_$lang ($task) | base | $decoding | $stats | $(cat "$SCRATCH/text") |"
+    done
   done
 done
 echo
@@ -79,7 +86,7 @@ echo "|---|---|---|---|---|---|---|"
 for model in tiny.en base; do
   for vad in on off; do
     flag=(); [ "$vad" = off ] && flag=(--no-vad)
-    stats=$(run "$model" "$OUT/music_speech.wav" --language en "${flag[@]}")
+    stats=$(run "$model" "$OUT/music_speech.wav" --language en --beam-size 1 "${flag[@]}")
     first=$(python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))["segments"]
 print("%.2f s" % s[0]["words"][0]["start_secs"] if s else "—")' "$SCRATCH/json")

@@ -41,13 +41,13 @@ for variant in "int8:$MODEL" "fp32:$MODEL_F32"; do
   echo "tract, native, ${variant%%:*}, 1 thread: 60 s file, end to end (3 runs):"
   for _ in 1 2 3; do
     start=$(date +%s.%N)
-    "$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/speech_60s.wav" --model "${variant#*:}" >/dev/null
+    "$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/speech_60s.wav" --model "${variant#*:}" --beam-size 1 >/dev/null
     end=$(date +%s.%N)
     python3 -c "t=$end-$start; print(f'  {t:.2f} s  real-time factor {60/t:.1f}x')"
   done
 done
 echo "tract, int8: where the time goes (one run):"
-"$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/speech_60s.wav" --model "$MODEL" --timings >/dev/null
+"$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/speech_60s.wav" --model "$MODEL" --beam-size 1 --timings >/dev/null
 echo "onnxruntime, same graphs, 1 thread: first 30 s window, greedy without timestamps:"
 "$REELSMITH_CACHE/venv-model/bin/python" tools/model/transcribe_ort.py "$MODEL" \
   "$MEDIA/speech_30s.wav" --threads 1 --timings | tail -5

@@ -33,7 +33,7 @@ for model in ${MODELS_LIST//,/ }; do
     ffmpeg -hide_banner -loglevel error -y -i "$MEDIA/speech_${secs}s.mp4" -ar 16000 -ac 1 "$MEDIA/native_${secs}s.wav"
     start=$(date +%s.%N)
     "$TARGET_DIR/release/reelsmith" transcribe "$MEDIA/native_${secs}s.wav" \
-      --model "$REELSMITH_CACHE/models/$model" > /dev/null
+      --model "$REELSMITH_CACHE/models/$model" --beam-size 1 > /dev/null
     end=$(date +%s.%N)
     python3 -c "print(f'  $model, {$secs} s of audio: {$end - $start:.1f} s = {$secs / ($end - $start):.1f}x real time')"
   done

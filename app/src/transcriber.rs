@@ -366,6 +366,7 @@ impl Job {
                 language,
                 task: self.settings.task,
                 prompt: self.settings.prompt.clone(),
+                beam_size: 1,
                 crash: self.crash_pending.replace(false),
             };
             drop(window);

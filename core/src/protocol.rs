@@ -41,6 +41,9 @@ pub struct TranscribeRequest {
     /// Words to know (names, brands, jargon) the decoder is told before the window.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// Hypotheses the beam search keeps at temperature 0; 0 or 1 decodes greedily.
+    #[serde(default)]
+    pub beam_size: u8,
     /// Makes the worker crash on this request (fault injection for the restart path; the app
     /// sets it only when the page is opened with `?fault=worker-crash`).
     #[serde(default)]
@@ -211,6 +214,7 @@ mod tests {
                 language: Some("es".into()),
                 task: Task::Translate,
                 prompt: Some("Reelsmith, TikTok".into()),
+                beam_size: 5,
                 crash: false,
             }),
         };

@@ -7,6 +7,7 @@
 
 pub mod attend;
 pub mod audio;
+pub mod beam;
 pub mod dtw;
 pub mod int8;
 pub mod mel;

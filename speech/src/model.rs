@@ -51,7 +51,9 @@ pub struct CrossAttention {
     pub dims: (usize, usize, usize),
 }
 
-/// The decoder's self-attention cache: keys and values of every token so far.
+/// The decoder's self-attention cache: keys and values of every token so far. A clone shares
+/// them: a step replaces the tensors, never writes into them, so a clone is a fork.
+#[derive(Clone)]
 pub struct KvCache {
     past_k: TValue,
     past_v: TValue,

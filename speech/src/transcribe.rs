@@ -11,13 +11,14 @@
 
 use std::borrow::Cow;
 
+use crate::beam::{log_softmax, BeamSearch};
 use crate::dtw::{
     alignment_matrix, find_alignment, merge_punctuations, AlignmentError, AttentionScores,
     CrossAttention as AlignmentAttention, WordTiming, APPEND_PUNCTUATIONS, MEDIAN_FILTER_WIDTH,
     PREPEND_PUNCTUATIONS,
 };
 use crate::mel::{MelSpectrogram, HOP_LENGTH, N_FRAMES, SAMPLE_RATE_HZ};
-use crate::model::{CrossAttention, ModelConfig, ModelError, WhisperModel};
+use crate::model::{CrossAttention, KvCache, ModelConfig, ModelError, WhisperModel};
 use crate::subtitles::{Segment, Word};
 use crate::tokenizer::{SpecialTokens, Task, Tokenizer, TokenizerError, TIMESTAMP_STEP_SECS};
 use crate::vad::{keep_speech_in, Vad};
@@ -84,6 +85,9 @@ pub struct DecodeOptions {
     /// said before it (`<|startofprev|>`), as whisper's `initial_prompt` with
     /// `carry_initial_prompt` (whisper's own default gives it to the first window only).
     pub prompt: Option<String>,
+    /// Hypotheses kept by the beam search at temperature 0 (whisper's `--beam_size`, 5 in its
+    /// command line); 0 or 1 decodes greedily. The hotter retries sample either way.
+    pub beam_size: usize,
 }
 
 /// A transcript of audio of any length and the language it was decoded in.
@@ -280,7 +284,7 @@ impl Engine {
             &cross,
             (&[], &sot),
             false,
-            0.0,
+            (0.0, 1),
             &mut Rng::new(SAMPLING_SEED),
         )?;
         Ok(WindowText {
@@ -301,15 +305,21 @@ impl Engine {
         let cross = self.model.encode(mel.values())?;
         let language = self.language_of(&cross, None)?;
         let sot = self.sot_sequence(language.as_deref(), Task::Transcribe)?;
-        let decoded = self.decode(&cross, (&[], &sot), true, 0.0, &mut Rng::new(SAMPLING_SEED))?;
+        let decoded = self.decode(
+            &cross,
+            (&[], &sot),
+            true,
+            (0.0, 1),
+            &mut Rng::new(SAMPLING_SEED),
+        )?;
         self.timed_window(decoded, 0.0, window_frames)
     }
 
     /// Transcribes 16 kHz mono audio of any length into segments with word times.
     ///
-    /// As transcribe.py: 30 s windows starting at `seek`; each window is decoded greedily and,
-    /// when its text compresses too well (a repetition loop) or its tokens are too unlikely,
-    /// again at 0.2, 0.4 … 1.0 with seeded sampling (one sample per temperature, where whisper
+    /// As transcribe.py: 30 s windows starting at `seek`; each window is decoded greedily (or
+    /// by beam search, `options.beam_size`) and, when its text compresses too well (a
+    /// repetition loop) or its tokens are too unlikely, again at 0.2, 0.4 … 1.0 with seeded sampling (one sample per temperature, where whisper
     /// takes the best of five); windows that the model calls silent are skipped. The next
     /// window starts after the last complete segment, or after this window when it ended with
     /// a single timestamp or had no segment pair. Not done: conditioning on the previous
@@ -368,8 +378,12 @@ impl Engine {
             let cross = self.model.encode(mel.values())?;
             let window_language = self.language_of(&cross, language.as_deref())?;
             let sot = self.sot_sequence(window_language.as_deref(), options.task)?;
-            let window =
-                self.decode_with_fallback(&cross, (&before, &sot), window_frames, &mut rng)?;
+            let window = self.decode_with_fallback(
+                &cross,
+                (&before, &sot),
+                (window_frames, options.beam_size),
+                &mut rng,
+            )?;
             let silent = window.no_speech_prob > NO_SPEECH_THRESHOLD
                 && window.avg_logprob < LOGPROB_THRESHOLD;
             if silent {
@@ -426,7 +440,7 @@ impl Engine {
             .map(|(code, _)| code))
     }
 
-    /// transcribe.py `decode_with_fallback`: greedy first, then hotter until the output
+    /// transcribe.py `decode_with_fallback`: greedy (or the beam search) first, then hotter until the output
     /// neither repeats itself nor is improbable (unless it is silence). When no try passes,
     /// the best of them stands ([`best_attempt`]), not the last: at 1.0 the samples are
     /// often gibberish where greedy decoding was only a little unsure.
@@ -434,12 +448,12 @@ impl Engine {
         &self,
         cross: &CrossAttention,
         (before, sot): (&[u32], &[u32]),
-        window_frames: usize,
+        (window_frames, beam_size): (usize, usize),
         rng: &mut Rng,
     ) -> Result<TimedWindow, EngineError> {
         let mut attempts = Vec::with_capacity(TEMPERATURES.len());
         for &temperature in &TEMPERATURES {
-            let decoded = self.decode(cross, (before, sot), true, temperature, rng)?;
+            let decoded = self.decode(cross, (before, sot), true, (temperature, beam_size), rng)?;
             let window = self.timed_window(decoded, temperature, window_frames)?;
             let repetitive = window.compression_ratio > COMPRESSION_RATIO_THRESHOLD;
             let improbable = window.avg_logprob < LOGPROB_THRESHOLD;
@@ -490,46 +504,34 @@ impl Engine {
     }
 
     /// The decoding loop after `sot` (the start-of-transcript sequence): greedy at
-    /// temperature 0, otherwise sampling from `softmax(logits / temperature)`.
+    /// temperature 0 (a beam search when `beam_size` > 1), otherwise sampling from
+    /// `softmax(logits / temperature)`.
     fn decode(
         &self,
         cross: &CrossAttention,
         (before, sot): (&[u32], &[u32]),
         timestamps: bool,
-        temperature: f32,
+        (temperature, beam_size): (f32, usize),
         rng: &mut Rng,
     ) -> Result<Decoded, EngineError> {
-        let mut cache = self.model.empty_cache(cross)?;
         let special = *self.tokenizer.special();
-        // decoding.py reads `<|nospeech|>` from the logits at `<|startoftranscript|>`: the
-        // first call ends with that token (after the prompt, when there is one), the rest of
-        // the sequence follows in the second (the cache makes the two calls one).
-        let (&start, rest) = sot
-            .split_first()
-            .ok_or_else(|| ModelError::Run("empty start-of-transcript sequence".into()))?;
-        let mut prompt: Vec<u32> = before.iter().copied().chain([start]).collect();
-        let mut first_call = true;
-        let mut rest = rest.to_vec();
-        if !timestamps {
-            rest.push(special.no_timestamps);
+        let (cache, mut logits, no_speech_prob, fed) =
+            self.start_decoding(cross, (before, sot), timestamps)?;
+        let max_new = max_new_tokens(fed);
+        if temperature <= 0.0 && beam_size > 1 {
+            return self.beam_search(
+                cross,
+                (cache, logits, no_speech_prob),
+                timestamps,
+                beam_size,
+                max_new,
+            );
         }
+        let mut cache = cache;
         let mut tokens = vec![];
         let mut logprobs = vec![];
         let mut sum_logprob = 0.0;
-        let mut no_speech_prob = 0.0;
-        let max_new = max_new_tokens(prompt.len() + rest.len());
         while tokens.len() < max_new {
-            let step = self.model.step(cross, &mut cache, &prompt)?;
-            let mut logits = step.logits;
-            if std::mem::take(&mut first_call) {
-                if let Some(id) = special.no_speech {
-                    no_speech_prob = log_softmax_at(&logits, id as usize).exp();
-                }
-                if !rest.is_empty() {
-                    prompt = std::mem::take(&mut rest);
-                    continue;
-                }
-            }
             self.suppress(&mut logits, tokens.is_empty(), timestamps);
             if timestamps {
                 apply_timestamp_rules(&mut logits, &tokens, &special);
@@ -544,12 +546,102 @@ impl Engine {
             }
             logprobs.push(logprob);
             tokens.push(next);
-            prompt = vec![next];
+            if tokens.len() < max_new {
+                logits = self.model.step(cross, &mut cache, &[next])?.logits;
+            }
         }
         Ok(Decoded {
             tokens,
             logprobs,
             sum_logprob,
+            no_speech_prob,
+        })
+    }
+
+    /// Feeds the prompt and the start sequence: the cache after them, the logits of the first
+    /// token to choose, the probability of `<|nospeech|>` and how many tokens were fed.
+    ///
+    /// decoding.py reads `<|nospeech|>` from the logits at `<|startoftranscript|>`: the first
+    /// call ends with that token (after the prompt, when there is one), the rest of the
+    /// sequence follows in the second (the cache makes the two calls one).
+    fn start_decoding(
+        &self,
+        cross: &CrossAttention,
+        (before, sot): (&[u32], &[u32]),
+        timestamps: bool,
+    ) -> Result<(KvCache, Vec<f32>, f32, usize), EngineError> {
+        let special = *self.tokenizer.special();
+        let mut cache = self.model.empty_cache(cross)?;
+        let (&start, rest) = sot
+            .split_first()
+            .ok_or_else(|| ModelError::Run("empty start-of-transcript sequence".into()))?;
+        let prompt: Vec<u32> = before.iter().copied().chain([start]).collect();
+        let mut rest = rest.to_vec();
+        if !timestamps {
+            rest.push(special.no_timestamps);
+        }
+        let mut logits = self.model.step(cross, &mut cache, &prompt)?.logits;
+        let no_speech_prob = special
+            .no_speech
+            .map_or(0.0, |id| log_softmax_at(&logits, id as usize).exp());
+        if !rest.is_empty() {
+            logits = self.model.step(cross, &mut cache, &rest)?.logits;
+        }
+        Ok((cache, logits, no_speech_prob, prompt.len() + rest.len()))
+    }
+
+    /// Beam search at temperature 0 ([`crate::beam`]): each live hypothesis runs the decoder
+    /// on its own cache (forked by reference: a step makes a new cache, never changes one).
+    fn beam_search(
+        &self,
+        cross: &CrossAttention,
+        (cache, logits, no_speech_prob): (KvCache, Vec<f32>, f32),
+        timestamps: bool,
+        beam_size: usize,
+        max_new: usize,
+    ) -> Result<Decoded, EngineError> {
+        let special = *self.tokenizer.special();
+        let mut search = BeamSearch::new(beam_size, special.end_of_text);
+        let mut caches = vec![cache];
+        let mut next_logits = vec![logits];
+        for _ in 0..max_new {
+            let rows: Vec<Vec<f32>> = search
+                .live()
+                .iter()
+                .zip(std::mem::take(&mut next_logits))
+                .map(|(hypothesis, mut logits)| {
+                    self.suppress(&mut logits, hypothesis.tokens.is_empty(), timestamps);
+                    if timestamps {
+                        apply_timestamp_rules(&mut logits, &hypothesis.tokens, &special);
+                    }
+                    log_softmax(&logits)
+                })
+                .collect();
+            let parents = search.advance(&rows);
+            if search.is_done()
+                || search
+                    .live()
+                    .first()
+                    .is_some_and(|h| h.tokens.len() >= max_new)
+            {
+                break;
+            }
+            let mut grown = Vec::with_capacity(parents.len());
+            for (hypothesis, &parent) in search.live().iter().zip(&parents) {
+                let mut cache = caches[parent].clone();
+                let &last = hypothesis.tokens.last().ok_or_else(|| {
+                    ModelError::Run("a live beam hypothesis without tokens".into())
+                })?;
+                next_logits.push(self.model.step(cross, &mut cache, &[last])?.logits);
+                grown.push(cache);
+            }
+            caches = grown;
+        }
+        let best = search.best();
+        Ok(Decoded {
+            tokens: best.tokens,
+            logprobs: best.logprobs,
+            sum_logprob: best.sum_logprob,
             no_speech_prob,
         })
     }

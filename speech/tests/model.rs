@@ -8,6 +8,7 @@ use std::time::Instant;
 use reelsmith_speech::audio::{read_wav_mono, resample};
 use reelsmith_speech::mel::{N_FRAMES, N_MELS};
 use reelsmith_speech::model::WhisperModel;
+use reelsmith_speech::transcribe::DecodeOptions;
 use tract_onnx::prelude::*;
 
 mod common;
@@ -447,4 +448,32 @@ fn word_starts_in_continuous_speech_are_near_where_each_word_begins() {
             "{model}: median word-start error {median:.3} s: {errors:.3?}"
         );
     }
+}
+
+#[test]
+fn the_beam_search_makes_fewer_errors_than_greedy_decoding() {
+    // The long fixture's ten sentences: greedy tiny.en mishears some words that a beam of
+    // five gets right (BENCHMARKS.md, "Beam search": 14.7 % against 9.2 %).
+    let engine = engine("whisper-tiny.en");
+    let (audio, reference) = spoken("speech_long");
+    let text = |beam_size: usize| {
+        let options = DecodeOptions {
+            beam_size,
+            ..DecodeOptions::default()
+        };
+        let out = engine.transcribe_with(&audio, &options).unwrap();
+        let text: Vec<String> = out.segments.iter().map(|s| s.text.clone()).collect();
+        text.join(" ")
+    };
+    let (greedy, beam) = (text(1), text(5));
+    let (greedy_wer, beam_wer) = (
+        wer(&reference, &words(&greedy)),
+        wer(&reference, &words(&beam)),
+    );
+    assert!(
+        beam_wer < greedy_wer,
+        "beam WER {:.1} % ({beam:?}) against greedy {:.1} % ({greedy:?})",
+        beam_wer * 100.0,
+        greedy_wer * 100.0
+    );
 }

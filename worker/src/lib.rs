@@ -142,6 +142,7 @@ pub fn transcribe(
         language: request.language.clone(),
         task: request.task,
         prompt: request.prompt.clone(),
+        beam_size: usize::from(request.beam_size),
     };
     let transcription = engine
         .transcribe_with(&samples, &options)

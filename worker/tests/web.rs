@@ -91,6 +91,7 @@ fn window(index: u32, start_secs: f64, samples: &[f32]) -> TranscribeRequest {
         language: None,
         task: Task::Transcribe,
         prompt: None,
+        beam_size: 1,
         crash: false,
     }
 }
@@ -165,6 +166,23 @@ fn the_random_weights_model_transcribes_inside_wasm() {
     let stats = engine.stats();
     assert!(stats.encoder_calls >= 1, "{stats:?}");
     assert!(stats.decoder_calls >= 1, "{stats:?}");
+
+    // A request for a beam search reaches the engine: the same window takes more decoder
+    // runs (one per live hypothesis and token), and its times still lie in the span.
+    let beam = TranscribeRequest {
+        beam_size: 5,
+        ..request.clone()
+    };
+    let beamed = transcribe(&engine, &beam).unwrap();
+    let after = engine.stats();
+    assert_eq!(after.encoder_calls, 2 * stats.encoder_calls, "{after:?}");
+    assert!(
+        after.decoder_calls - stats.decoder_calls > stats.decoder_calls,
+        "{stats:?} then {after:?}"
+    );
+    for segment in &beamed.segments {
+        assert!(segment.start_secs >= 40.0 && segment.end_secs <= request.span.end_secs + 0.02);
+    }
 }
 
 #[wasm_bindgen_test]

@@ -1,6 +1,8 @@
 //! `reelsmith transcribe FILE.wav [--format json|srt|vtt] [--model tiny.en|base|DIR]
-//! [--language CODE|auto] [--task transcribe|translate] [--words "A, B"] [--no-vad]`: the
-//! transcription engine on the command line, subtitles or JSON on stdout. `--words` names
+//! [--language CODE|auto] [--task transcribe|translate] [--words "A, B"] [--beam-size N]
+//! [--no-vad]`: the transcription engine on the command line, subtitles or JSON on stdout.
+//! `--beam-size` sets the hypotheses the beam search keeps (1: greedy; the default is 5, as
+//! whisper's own command line). `--words` names
 //! words to know (names, brands, jargon), told to the model before each window. The model folder's `vad.onnx`, when there is
 //! one, finds the speech first (`--no-vad` decodes everything). A model name is a model `scripts/prepare-model.sh`
 //! prepared in `~/.cache/reelsmith/models/whisper-NAME` (`$REELSMITH_MODELS` overrides the
@@ -17,7 +19,11 @@ use reelsmith_speech::vad::Vad;
 
 const USAGE: &str = "usage: reelsmith transcribe FILE.wav [--format json|srt|vtt] \
 [--model tiny.en|base|DIR] [--language CODE|auto] [--task transcribe|translate] \
-[--words \"NAME, BRAND, …\"] [--no-vad] [--timings]";
+[--words \"NAME, BRAND, …\"] [--beam-size N] [--no-vad] [--timings]";
+/// Hypotheses the beam search keeps unless `--beam-size` says otherwise (whisper's CLI).
+const DEFAULT_BEAM_SIZE: usize = 5;
+/// The widest beam `--beam-size` takes: each hypothesis is a decoder run per token.
+const MAX_BEAM_SIZE: usize = 16;
 /// The models `scripts/prepare-model.sh` prepares, by the name `--model` takes.
 const MODEL_NAMES: [&str; 2] = ["tiny.en", "base"];
 
@@ -47,7 +53,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     let (mut wav, mut format, mut model, mut timings) = (None, Format::Json, None, false);
     let mut no_vad = false;
-    let mut options = DecodeOptions::default();
+    let mut options = DecodeOptions {
+        beam_size: DEFAULT_BEAM_SIZE,
+        ..DecodeOptions::default()
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--format" => {
@@ -96,6 +105,18 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .next()
                     .ok_or_else(|| format!("--words needs the words to know\n{USAGE}"))?;
                 options.prompt = Some(words).filter(|w| !w.trim().is_empty());
+            }
+            "--beam-size" => {
+                let given = args.next();
+                options.beam_size = match given.as_deref().map(str::parse::<usize>) {
+                    Some(Ok(n)) if (1..=MAX_BEAM_SIZE).contains(&n) => n,
+                    _ => {
+                        return Err(format!(
+                            "--beam-size takes a number from 1 (greedy) to {MAX_BEAM_SIZE}, not \
+                             {given:?}\n{USAGE}"
+                        ))
+                    }
+                }
             }
             "--timings" => timings = true,
             "--no-vad" => no_vad = true,
