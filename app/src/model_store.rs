@@ -12,9 +12,6 @@ use crate::blob_source::js_error_text;
 /// Header kept with each cached file: the hash it was checked against.
 const HASH_HEADER: &str = "x-reelsmith-sha256";
 
-/// The model the editor uses unless the page says otherwise (`?model=`).
-pub const DEFAULT_MODEL: &str = "whisper-tiny.en";
-
 fn window() -> Result<web_sys::Window, String> {
     web_sys::window().ok_or_else(|| "no browser window".to_string())
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use reelsmith_core::device_speed::{DeviceSpeeds, BEAM_COST, BEAM_SIZE};
 use reelsmith_core::language::{by_name, SpeechChoice, Task, MAX_WORDS_CHARS};
 
 use crate::editor::{use_editor, Editor};
@@ -33,6 +34,39 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// Where each model's speed on this device is kept ([`DeviceSpeeds`]).
+const SPEED_KEY: &str = "reelsmith.device-speed";
+
+/// What this device measured of the models (nothing, where the browser keeps nothing).
+pub fn device_speeds() -> DeviceSpeeds {
+    local_storage()
+        .and_then(|s| s.get_item(SPEED_KEY).ok().flatten())
+        .map(|json| DeviceSpeeds::parse(&json))
+        .unwrap_or_default()
+}
+
+/// Keeps a model's first measured speed; whether it was its first.
+pub fn keep_device_speed(model: &str, real_time: f64) -> bool {
+    let mut speeds = device_speeds();
+    if !speeds.record(model, real_time) {
+        return false;
+    }
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(SPEED_KEY, &speeds.to_json());
+    }
+    true
+}
+
+/// The model used until the user chooses one: base, unless this device measured it slow.
+pub fn default_model() -> String {
+    device_speeds().default_model().to_string()
+}
+
+/// Whether the user chose a model (else the default, which may change with a measurement).
+pub fn model_chosen() -> bool {
+    stored_choice().is_some()
+}
+
 fn stored_choice() -> Option<SpeechChoice> {
     SpeechChoice::parse(&local_storage()?.get_item(CHOICE_KEY).ok().flatten()?)
 }
@@ -47,8 +81,7 @@ fn store_choice(choice: &SpeechChoice) {
 /// The choice at start-up: the one kept, else the defaults; a model the page names
 /// (`?model=`) is shown as the one in use. The panel's model facts follow the choice.
 pub fn restore_choice(settings: &Settings, state: TranscriptState) {
-    let mut choice =
-        stored_choice().unwrap_or_else(|| SpeechChoice::new(model_store::DEFAULT_MODEL));
+    let mut choice = stored_choice().unwrap_or_else(|| SpeechChoice::new(&default_model()));
     if settings.model_from_page {
         choice.model = settings.model.clone();
     }
@@ -101,6 +134,24 @@ fn measured_text(measured: Option<Measured>) -> String {
     )
 }
 
+/// How the model decodes on this device, and why.
+fn decoding_text(speeds: &DeviceSpeeds, model: &str) -> String {
+    match speeds.get(model) {
+        None => "Greedy (fastest) until this model's speed here is measured on its first \
+                 window."
+            .to_string(),
+        Some(speed) if speeds.beam_size(model) > 1 => format!(
+            "Beam search of {BEAM_SIZE}: more accurate, and this device keeps about {:.1}× \
+             real time with it ({speed:.1}× greedy on the first window).",
+            speed / BEAM_COST
+        ),
+        Some(speed) => format!(
+            "Greedy (fastest): {speed:.1}× real time on the first window here, too slow for \
+             the beam search's {BEAM_COST}× cost."
+        ),
+    }
+}
+
 #[component]
 pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
     let editor = use_editor();
@@ -138,8 +189,7 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
         let mut kept = state.choice.get_untracked();
         if page_model && kept.model == before {
             // A model the page named (tests, benchmarks) is not the user's choice to keep.
-            kept.model =
-                stored_choice().map_or_else(|| model_store::DEFAULT_MODEL.to_string(), |c| c.model);
+            kept.model = stored_choice().map_or_else(default_model, |c| c.model);
         }
         store_choice(&kept);
     };
@@ -241,6 +291,13 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
                             change(&|c| c.words = words.clone());
                         }></textarea>
                     <p class="hint">"Spelled as you write them here, in transcripts from now on."</p>
+                </dd>
+                <dt>"Decoding"</dt>
+                <dd data-testid="decoding">
+                    {move || {
+                        let model = state.choice.with(|c| c.model.clone());
+                        state.device_speeds.with(|s| decoding_text(s, &model))
+                    }}
                 </dd>
                 <dt>"Size"</dt>
                 <dd data-testid="model-size">

@@ -14,12 +14,13 @@ use futures::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use reelsmith_core::chunk::AudioWindow;
+use reelsmith_core::device_speed::{real_time, DeviceSpeeds, BASE, MIN_REAL_TIME};
 use reelsmith_core::language::{caption_font_warning, describe, SpeechChoice, Task};
 use reelsmith_core::protocol::{
     pcm_to_bytes, ModelManifest, RequestBody, Response, ResponseBody, TranscribeRequest,
     WorkerError,
 };
-use reelsmith_core::transcript::{default_workers, Transcript};
+use reelsmith_core::transcript::{default_workers, Transcript, WindowSpan};
 
 use crate::model_store;
 use crate::player::Player;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub task: Task,
     /// Words to know, told to the model before each window.
     pub prompt: Option<String>,
+    /// Hypotheses the beam search keeps (1: greedy).
+    pub beam_size: u8,
 }
 
 impl Settings {
@@ -56,7 +59,7 @@ impl Settings {
         let page_model = get("model");
         Self {
             model_from_page: page_model.is_some(),
-            model: page_model.unwrap_or_else(|| model_store::DEFAULT_MODEL.to_string()),
+            model: page_model.unwrap_or_else(crate::settings::default_model),
             workers: get("workers")
                 .and_then(|w| w.parse().ok())
                 .unwrap_or_else(|| default_workers(cores)),
@@ -64,6 +67,7 @@ impl Settings {
             language: None,
             task: Task::Transcribe,
             prompt: None,
+            beam_size: 1,
         }
     }
 
@@ -81,6 +85,7 @@ impl Settings {
         }
         .decoding();
         Self {
+            beam_size: crate::settings::device_speeds().beam_size(&model),
             model,
             language,
             task,
@@ -128,6 +133,8 @@ pub struct TranscriptState {
     pub notices: RwSignal<Vec<String>>,
     pub model: RwSignal<Option<ModelManifest>>,
     pub stored_bytes: RwSignal<Option<u64>>,
+    /// Each model's speed on this device, measured once (kept in `localStorage`).
+    pub device_speeds: RwSignal<DeviceSpeeds>,
     /// The sound's loudness, RMS per 100 ms (for suggestions and the waveform).
     pub loudness: RwSignal<Vec<f32>>,
     /// The model, language and task the next transcription uses (Settings).
@@ -153,8 +160,9 @@ impl TranscriptState {
             notices: RwSignal::new(Vec::new()),
             model: RwSignal::new(None),
             stored_bytes: RwSignal::new(None),
+            device_speeds: RwSignal::new(crate::settings::device_speeds()),
             loudness: RwSignal::new(Vec::new()),
-            choice: RwSignal::new(SpeechChoice::new(model_store::DEFAULT_MODEL)),
+            choice: RwSignal::new(SpeechChoice::new(&crate::settings::default_model())),
             language_note: RwSignal::new(None),
             replaces_transcript: RwSignal::new(false),
             measured: RwSignal::new(BTreeMap::new()),
@@ -205,6 +213,8 @@ pub struct Job {
     next_worker: Cell<u64>,
     started_ms: Cell<f64>,
     detection: RefCell<Detection>,
+    /// Whether a window's speed was taken (the first with words, decoded greedily).
+    speed_taken: Cell<bool>,
 }
 
 fn now_ms() -> f64 {
@@ -225,6 +235,7 @@ impl Job {
             next_worker: Cell::new(0),
             started_ms: Cell::new(0.0),
             detection: RefCell::new(Detection::NotStarted),
+            speed_taken: Cell::new(false),
         })
     }
 
@@ -366,7 +377,7 @@ impl Job {
                 language,
                 task: self.settings.task,
                 prompt: self.settings.prompt.clone(),
-                beam_size: 1,
+                beam_size: self.settings.beam_size,
                 crash: self.crash_pending.replace(false),
             };
             drop(window);
@@ -378,6 +389,7 @@ impl Job {
             };
             let mut retried = false;
             loop {
+                let sent_ms = now_ms();
                 match worker
                     .request(RequestBody::Transcribe(request.clone()))
                     .await
@@ -395,6 +407,9 @@ impl Job {
                             // window finds it.
                             None if detects => unfound(),
                             _ => {}
+                        }
+                        if !retried && !segments.is_empty() {
+                            self.take_speed(span, (now_ms() - sent_ms) / 1000.0);
                         }
                         self.state.transcript.update(|t| t.insert(span, segments));
                         self.record_memory(memory_bytes);
@@ -488,6 +503,39 @@ impl Job {
             self.state.note(warning);
         }
         self.detection.replace(Detection::Known(language));
+    }
+
+    /// The first long enough window with words that this device decodes greedily with this
+    /// model sets the model's speed here
+    /// ([`DeviceSpeeds`](reelsmith_core::device_speed::DeviceSpeeds)), once: it picks the
+    /// default model (from the next visit) and the beam (from the next transcription). When
+    /// base, used because it is the default, proves slower than the pace a default must
+    /// keep, tiny.en takes over from the next transcription, and the user is told.
+    fn take_speed(&self, span: WindowSpan, took_secs: f64) {
+        if self.settings.beam_size > 1 || self.speed_taken.get() {
+            return;
+        }
+        let model = &self.settings.model;
+        let Some(speed) = real_time(span.end_secs - span.start_secs, took_secs) else {
+            return; // too short to tell: a later window will
+        };
+        self.speed_taken.set(true);
+        if !crate::settings::keep_device_speed(model, speed) {
+            return;
+        }
+        self.state
+            .device_speeds
+            .set(crate::settings::device_speeds());
+        let defaulted = !self.settings.model_from_page && !crate::settings::model_chosen();
+        if defaulted && model == BASE && speed < MIN_REAL_TIME {
+            self.state
+                .choice
+                .update(|c| c.model = reelsmith_core::device_speed::TINY_EN.to_string());
+            self.state.note(format!(
+                "The base model transcribes at {speed:.1}× real time on this device: from the \
+                 next transcription tiny.en (fast, English only) is used. Settings can keep base."
+            ));
+        }
     }
 
     /// Keeps this model's speed and memory on this device for the Settings panel.

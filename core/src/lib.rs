@@ -7,6 +7,7 @@ pub mod captions;
 pub mod chunk;
 pub mod clips;
 pub mod demux;
+pub mod device_speed;
 pub mod edit;
 pub mod embed;
 pub mod export;

@@ -166,7 +166,8 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   await page.getByTestId('export-done').waitFor({ timeout: 300000 });
   const exportedBytes = Number(await page.getByTestId('export-done').getAttribute('data-bytes'));
   // What the editor stored: the project (its file, its small picture and the list), the
-  // exported clip, the model — no copy of the video, no database, no key.
+  // exported clip, the model, and one key: the speed measured on the video's first long
+  // window — no copy of the video, no database.
   const stored = await storage(page);
   const exportFiles = stored.files.filter((f) => f.startsWith('exports/') && f !== 'exports/');
   const projectFile = stored.files.find((f) => /^projects\/p[0-9a-z-]+\.json$/.test(f));
@@ -198,7 +199,9 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   assert.ok(downloaded.subarray(downloaded.length - scratchFile.length).equals(scratchFile), 'the stored file ends the download');
   assert.deepEqual(stored.caches, ['reelsmith-model-whisper-tiny.en']);
   assert.deepEqual(stored.databases, []);
-  assert.equal(stored.localStorage, 0);
+  assert.equal(stored.localStorage, 1);
+  const speeds = JSON.parse(await page.evaluate(() => localStorage.getItem('reelsmith.device-speed')));
+  assert.deepEqual(Object.keys(speeds), ['whisper-tiny.en']);
   assert.equal(stored.sessionStorage, 0);
   // Whatever else may have been stored by this origin goes too.
   await page.evaluate(async () => {
@@ -215,7 +218,7 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   assert.ok(full.files.some((f) => f.startsWith('exports/') && f.length > 'exports/'.length), full.files.join(' '));
   assert.deepEqual(full.caches, ['reelsmith-model-whisper-tiny.en']);
   assert.deepEqual(full.databases, ['probe']);
-  assert.equal(full.localStorage, 1);
+  assert.equal(full.localStorage, 2);
   // At least the speech model's files are counted.
   const modelBytes = ['encoder.onnx', 'decoder.onnx', 'config.json', 'vocabulary.txt']
     .reduce((sum, name) => sum + fs.statSync(path.join(process.env.REELSMITH_MODELS, 'whisper-tiny.en', name)).size, 0);
@@ -226,7 +229,7 @@ test('"Delete everything stored in this browser" empties OPFS, Cache Storage, In
   await page.getByTestId('local-data-item').first().waitFor();
   const listed = (await page.getByTestId('local-data-item').allTextContents()).join('\n');
   for (const what of ['your projects (saved as you edit, with small pictures of their videos)', 'exported clips waiting to be downloaded',
-    'the speech model “whisper-tiny.en”', 'the database “probe”', 'saved settings (1 key)']) {
+    'the speech model “whisper-tiny.en”', 'the database “probe”', 'saved settings (2 keys)']) {
     assert.ok(listed.includes(what), `${what} in\n${listed}`);
   }
 

@@ -73,9 +73,26 @@ async function launchBrowser(extraArgs = []) {
   return context;
 }
 
+/** The device the editor tests run on, as the editor would have measured it (kept where
+ * core/src/device_speed.rs says): tiny.en at 3× real time, so tiny.en is the default model
+ * and decodes greedily whatever this machine's speed at the moment. Tests of the defaults
+ * themselves use a profile without it. */
+const TEST_DEVICE_SPEEDS = { 'whisper-tiny.en': 3.0 };
+
+/** Gives `context` the measured device of `speeds` unless the editor already keeps one
+ * (a test that clears the browser's storage gets it back on its next load). */
+async function measuredDevice(context, speeds = TEST_DEVICE_SPEEDS) {
+  await context.addInitScript((json) => {
+    try {
+      if (!localStorage.getItem('reelsmith.device-speed')) localStorage.setItem('reelsmith.device-speed', json);
+    } catch { /* an opaque origin (about:blank) keeps nothing */ }
+  }, JSON.stringify(speeds));
+}
+
 /** For a test file: before its tests, starts the relay (the build named by RELAY_BIN and
- * REELSMITH_DIST, with `env()` added to its environment) and a browser; after them, stops
- * both. The returned object's `url` and `context` are set once the tests run. */
+ * REELSMITH_DIST, with `env()` added to its environment) and a browser whose editor has
+ * measured the test device ([`TEST_DEVICE_SPEEDS`]); after them, stops both. The returned
+ * object's `url` and `context` are set once the tests run. */
 function relayAndBrowser(env = () => ({})) {
   const { before, after } = require('node:test');
   const suite = {};
@@ -85,6 +102,7 @@ function relayAndBrowser(env = () => ({})) {
     suite.url = started.url;
     suite.fakeUrl = started.fakeUrl;
     suite.context = await launchBrowser();
+    await measuredDevice(suite.context);
   });
   after(async () => {
     await suite.context?.close();
@@ -104,4 +122,4 @@ function relayAndBrowser(env = () => ({})) {
   return suite;
 }
 
-module.exports = { startRelay, launchBrowser, relayAndBrowser, scratchDir };
+module.exports = { startRelay, launchBrowser, relayAndBrowser, scratchDir, measuredDevice, TEST_DEVICE_SPEEDS };

@@ -2,12 +2,13 @@
 // and run by the app's workers on a Spanish video (espeak-ng, tests/fixtures/make.sh): the
 // language detected and said, the transcript in Spanish, translated into English when asked,
 // a language chosen instead of detected; the choice kept for the next visit; what tiny.en
-// (English only) does not offer. Run by scripts/test.sh (RELAY_BIN, REELSMITH_DIST, FIXTURES,
+// (English only) does not offer; the default model and decoding following what the device
+// measured. Run by scripts/test.sh (RELAY_BIN, REELSMITH_DIST, FIXTURES,
 // REELSMITH_MODELS).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { relayAndBrowser } = require('./harness.cjs');
+const { relayAndBrowser, launchBrowser } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const suite = relayAndBrowser();
@@ -97,19 +98,69 @@ test('base, chosen in Settings, detects Spanish, writes it in Spanish, translate
   await page.close();
 });
 
-test('tiny.en offers no language or translation, and says why', async () => {
-  const { page, errors } = await openEditor();
-  await page.evaluate(() => localStorage.clear());
-  await page.reload();
-  await page.getByTestId('settings').locator('summary').click();
-  assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-tiny.en');
-  assert.equal(await page.getByTestId('language-choice').isDisabled(), true);
-  assert.equal(await page.getByTestId('task-choice').isDisabled(), true);
-  assert.match(await page.getByTestId('english-only').textContent(), /knows only English: choose base/);
-  // A first visit that only looks at the settings stores nothing.
-  assert.equal(await page.evaluate(() => localStorage.length), 0);
-  assert.deepEqual(errors, []);
-  await page.close();
+test('a first visit starts with tiny.en, which offers no language or translation; what this device measures picks the model and the beam', async () => {
+  // A profile of its own: nothing measured yet (the other tests run on a measured device).
+  const context = await launchBrowser();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(suite.url);
+    await page.getByTestId('file-input').waitFor({ state: 'attached' });
+    const settingsOpen = async () => {
+      await page.getByTestId('settings').locator('summary').click();
+      await page.getByTestId('decoding').waitFor();
+    };
+    await settingsOpen();
+    assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-tiny.en');
+    assert.equal(await page.getByTestId('language-choice').isDisabled(), true);
+    assert.equal(await page.getByTestId('task-choice').isDisabled(), true);
+    assert.match(await page.getByTestId('english-only').textContent(), /knows only English: choose base/);
+    assert.equal(await page.getByTestId('decoding').textContent(),
+      "Greedy (fastest) until this model's speed here is measured on its first window.");
+    // A first visit that only looks at the settings stores nothing.
+    assert.equal(await page.evaluate(() => localStorage.length), 0);
+
+    // The first long window measures tiny.en here, once, and Settings says so.
+    await page.getByTestId('file-input').setInputFiles(path.join(FIXTURES, 'speech_long.mp4'));
+    await waitForPhase(page, 'Done');
+    const speeds = JSON.parse(await page.evaluate(() => localStorage.getItem('reelsmith.device-speed')));
+    assert.deepEqual(Object.keys(speeds), ['whisper-tiny.en']);
+    const tiny = speeds['whisper-tiny.en'];
+    assert.ok(tiny > 0.5 && tiny < 200, `tiny.en measured at ${tiny}× real time`);
+    assert.match(await page.getByTestId('decoding').textContent(), new RegExp(`${tiny.toFixed(1)}× (real time|greedy) on the first window`));
+
+    // The next visit's default follows: base where tiny.en's speed promises 2× for it.
+    await page.reload();
+    await settingsOpen();
+    assert.equal(await page.getByTestId('model-choice').inputValue(), tiny * 0.45 >= 2 ? 'whisper-base' : 'whisper-tiny.en');
+
+    // A device where base ran below 2× real time keeps tiny.en; where tiny.en ran at 9× it
+    // decodes with the beam search.
+    const measured = async (record) => {
+      await page.evaluate((json) => localStorage.setItem('reelsmith.device-speed', json), JSON.stringify(record));
+      await page.reload();
+      await settingsOpen();
+    };
+    await measured({ 'whisper-base': 1.4, 'whisper-tiny.en': 9 });
+    assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-tiny.en');
+    assert.equal(await page.getByTestId('decoding').textContent(),
+      'Beam search of 5: more accurate, and this device keeps about 3.6× real time with it (9.0× greedy on the first window).');
+    // Base measured at 3.3×: the default, greedy (the beam would fall below 2×).
+    await measured({ 'whisper-base': 3.3 });
+    assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-base');
+    assert.equal(await page.getByTestId('language-choice').isDisabled(), false);
+    assert.equal(await page.getByTestId('decoding').textContent(),
+      "Greedy (fastest): 3.3× real time on the first window here, too slow for the beam search's 2.5× cost.");
+    // The user's choice wins over the default.
+    await page.getByTestId('model-choice').selectOption('whisper-tiny.en');
+    await page.reload();
+    await settingsOpen();
+    assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-tiny.en');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
 });
 
 test('the caption fonts have Latin, Greek and Cyrillic letters; Anton templates take Greek and Cyrillic from Inter', async () => {
@@ -149,7 +200,10 @@ test('the caption fonts have Latin, Greek and Cyrillic letters; Anton templates 
 
 test('a video that opens silent takes its language from the first window with speech', async () => {
   const { page, errors } = await openEditor();
+  // No choice left by an earlier test (the editor reads it as it loads).
   await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.getByTestId('file-input').waitFor({ state: 'attached' });
   await page.getByTestId('settings').locator('summary').click();
   await page.getByTestId('model-choice').selectOption('whisper-base');
   await page.getByTestId('file-input').setInputFiles(path.join(FIXTURES, 'speech_es_late.mp4'));

@@ -11,7 +11,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRelay, launchBrowser } = require('./harness.cjs');
+const { startRelay, launchBrowser, measuredDevice } = require('./harness.cjs');
 
 const FIXTURES = process.env.FIXTURES;
 const fixture = (name) => path.join(FIXTURES, name);
@@ -31,6 +31,7 @@ after(async () => {
 
 async function freshEditor() {
   const context = await launchBrowser();
+  await measuredDevice(context);
   contexts.push(context);
   const page = await context.newPage();
   const errors = [];
