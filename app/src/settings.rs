@@ -57,14 +57,15 @@ pub fn keep_device_speed(model: &str, real_time: f64) -> bool {
     true
 }
 
-/// The model used until the user chooses one: base, unless this device measured it slow.
+/// The model used until the user chooses one: tiny.en until this device's measured pace
+/// promises base at 2× real time ([`DeviceSpeeds::default_model`]).
 pub fn default_model() -> String {
     device_speeds().default_model().to_string()
 }
 
 /// Whether the user chose a model (else the default, which may change with a measurement).
 pub fn model_chosen() -> bool {
-    stored_choice().is_some()
+    stored_choice().is_some_and(|c| c.model_chosen)
 }
 
 fn stored_choice() -> Option<SpeechChoice> {
@@ -82,6 +83,10 @@ fn store_choice(choice: &SpeechChoice) {
 /// (`?model=`) is shown as the one in use. The panel's model facts follow the choice.
 pub fn restore_choice(settings: &Settings, state: TranscriptState) {
     let mut choice = stored_choice().unwrap_or_else(|| SpeechChoice::new(&default_model()));
+    if !choice.model_chosen {
+        // Language, task or words were kept, the model was not: the device's default.
+        choice.model = default_model();
+    }
     if settings.model_from_page {
         choice.model = settings.model.clone();
     }
@@ -137,8 +142,8 @@ fn measured_text(measured: Option<Measured>) -> String {
 /// How the model decodes on this device, and why.
 fn decoding_text(speeds: &DeviceSpeeds, model: &str) -> String {
     match speeds.get(model) {
-        None => "Greedy (fastest) until this model's speed here is measured on its first \
-                 window."
+        None => "Greedy (fastest) until this model's speed here is measured, on its first \
+                 window of 20 s or more with speech."
             .to_string(),
         Some(speed) if speeds.beam_size(model) > 1 => format!(
             "Beam search of {BEAM_SIZE}: more accurate, and this device keeps about {:.1}× \
@@ -189,7 +194,9 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
         let mut kept = state.choice.get_untracked();
         if page_model && kept.model == before {
             // A model the page named (tests, benchmarks) is not the user's choice to keep.
-            kept.model = stored_choice().map_or_else(default_model, |c| c.model);
+            let stored = stored_choice();
+            kept.model_chosen = stored.as_ref().is_some_and(|c| c.model_chosen);
+            kept.model = stored.map_or_else(default_model, |c| c.model);
         }
         store_choice(&kept);
     };
@@ -241,7 +248,10 @@ pub fn SettingsPanel(state: TranscriptState) -> impl IntoView {
                     <select id="model-choice" data-testid="model-choice"
                         on:change=move |ev| {
                             let model = event_target_value(&ev);
-                            change(&|c| c.model.clone_from(&model));
+                            change(&|c| {
+                                c.model.clone_from(&model);
+                                c.model_chosen = true;
+                            });
                         }>
                         {models}
                     </select>

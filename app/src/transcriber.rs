@@ -14,7 +14,7 @@ use futures::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use reelsmith_core::chunk::AudioWindow;
-use reelsmith_core::device_speed::{real_time, DeviceSpeeds, BASE, MIN_REAL_TIME};
+use reelsmith_core::device_speed::{hands_over_to_tiny, real_time, DeviceSpeeds};
 use reelsmith_core::language::{caption_font_warning, describe, SpeechChoice, Task};
 use reelsmith_core::protocol::{
     pcm_to_bytes, ModelManifest, RequestBody, Response, ResponseBody, TranscribeRequest,
@@ -389,7 +389,6 @@ impl Job {
             };
             let mut retried = false;
             loop {
-                let sent_ms = now_ms();
                 match worker
                     .request(RequestBody::Transcribe(request.clone()))
                     .await
@@ -398,8 +397,8 @@ impl Job {
                         span,
                         segments,
                         language,
+                        millis,
                         memory_bytes,
-                        ..
                     }) => {
                         match language {
                             Some(_) if detects => self.language_found(language),
@@ -409,7 +408,7 @@ impl Job {
                             _ => {}
                         }
                         if !retried && !segments.is_empty() {
-                            self.take_speed(span, (now_ms() - sent_ms) / 1000.0);
+                            self.take_speed(span, millis / 1000.0);
                         }
                         self.state.transcript.update(|t| t.insert(span, segments));
                         self.record_memory(memory_bytes);
@@ -516,7 +515,8 @@ impl Job {
             return;
         }
         let model = &self.settings.model;
-        let Some(speed) = real_time(span.end_secs - span.start_secs, took_secs) else {
+        let audio_secs = span.end_secs - span.start_secs;
+        let Some(speed) = real_time(audio_secs, took_secs, self.settings.workers) else {
             return; // too short to tell: a later window will
         };
         self.speed_taken.set(true);
@@ -527,13 +527,20 @@ impl Job {
             .device_speeds
             .set(crate::settings::device_speeds());
         let defaulted = !self.settings.model_from_page && !crate::settings::model_chosen();
-        if defaulted && model == BASE && speed < MIN_REAL_TIME {
+        let language = match &*self.detection.borrow() {
+            Detection::Known(language) => language.clone(),
+            _ => self.settings.language.clone(),
+        };
+        if defaulted && hands_over_to_tiny(model, speed, language.as_deref()) {
             self.state
                 .choice
                 .update(|c| c.model = reelsmith_core::device_speed::TINY_EN.to_string());
+            let workers = self.settings.workers;
+            let noun = if workers == 1 { "worker" } else { "workers" };
             self.state.note(format!(
-                "The base model transcribes at {speed:.1}× real time on this device: from the \
-                 next transcription tiny.en (fast, English only) is used. Settings can keep base."
+                "With {workers} {noun}, the base model transcribes at about {speed:.1}× real \
+                 time on this device: from the next transcription tiny.en (fast, English only) \
+                 is used. Choose base in Settings to keep it."
             ));
         }
     }

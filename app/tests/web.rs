@@ -247,3 +247,25 @@ async fn a_stored_file_saved_over_while_being_read_is_read_again() {
         "the stale snapshot's read failed and was made again"
     );
 }
+
+#[wasm_bindgen_test]
+fn the_beam_and_the_default_model_follow_the_pace_this_device_kept() {
+    use reelsmith_app::settings::{default_model, keep_device_speed};
+    use reelsmith_app::transcriber::Settings;
+    use reelsmith_core::language::SpeechChoice;
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage.remove_item("reelsmith.device-speed").unwrap();
+    let page = Settings::from_page();
+    let tiny = SpeechChoice::new("whisper-tiny.en");
+    let base = SpeechChoice::new("whisper-base");
+    // Nothing measured: tiny.en, greedy.
+    assert_eq!(default_model(), "whisper-tiny.en");
+    assert_eq!(page.with_choice(&tiny).beam_size, 1);
+    // tiny.en measured at 9×: the beam search for it, base by default (greedy until measured).
+    assert!(keep_device_speed("whisper-tiny.en", 9.0));
+    assert!(!keep_device_speed("whisper-tiny.en", 1.0), "measured once");
+    assert_eq!(page.with_choice(&tiny).beam_size, 5);
+    assert_eq!(default_model(), "whisper-base");
+    assert_eq!(page.with_choice(&base).beam_size, 1);
+    storage.remove_item("reelsmith.device-speed").unwrap();
+}

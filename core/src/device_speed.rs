@@ -8,9 +8,10 @@
 //! once base has run here, its own measurement decides.
 //!
 //! A model's speed is measured once per device, on its first window of at least
-//! [`MIN_MEASURED_SECS`] with words in it: seconds of audio over seconds the worker took for
-//! it, decoded greedily (no measurement, no beam). Other workers may run beside it, so a
-//! device running several is measured on the safe side. A shorter window would make the
+//! [`MIN_MEASURED_SECS`] with words in it, decoded greedily (no measurement, no beam): seconds
+//! of audio over the seconds the worker spent on it, times the workers the editor runs (one
+//! per core but one). The worker's time includes the retries of a window it found hard, so
+//! a device is measured on the safe side. A shorter window would make the
 //! device look slow: the encoder works on 30 s whatever the window holds. It
 //! is kept with the browser's other settings and never re-measured, so the defaults do not
 //! swing with a busy moment; removing the browser's data measures again.
@@ -34,7 +35,7 @@ pub const BASE_SPEED_RATIO: f64 = 0.45;
 /// "Beam search"): a model measured at `r` keeps `r / BEAM_COST` with the beam.
 pub const BEAM_COST: f64 = 2.5;
 
-/// Each model's measured speed on this device (× real time of one worker's window, greedy).
+/// Each model's measured pace on this device (× real time, all workers, greedy).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSpeeds(BTreeMap<String, f64>);
 
@@ -93,10 +94,19 @@ impl DeviceSpeeds {
 /// The shortest window whose speed counts as the device's.
 pub const MIN_MEASURED_SECS: f64 = 20.0;
 
-/// Speed of one window: its seconds of audio over the seconds its transcription took; `None`
-/// for a window shorter than [`MIN_MEASURED_SECS`] (or a time that is no time).
-pub fn real_time(audio_secs: f64, took_secs: f64) -> Option<f64> {
-    (audio_secs >= MIN_MEASURED_SECS && took_secs > 0.0).then(|| audio_secs / took_secs)
+/// The editor's pace on this device from one window: its seconds of audio over the seconds
+/// the worker took for it, times the workers sharing the windows (each has a core of its
+/// own); `None` for a window shorter than [`MIN_MEASURED_SECS`] (or a time that is no time).
+pub fn real_time(audio_secs: f64, took_secs: f64, workers: usize) -> Option<f64> {
+    (audio_secs >= MIN_MEASURED_SECS && took_secs > 0.0)
+        .then(|| audio_secs / took_secs * workers.max(1) as f64)
+}
+
+/// Whether a transcription that ran base because it was the default hands over to tiny.en:
+/// base kept less than [`MIN_REAL_TIME`], and the video is in English or its language is not
+/// known (tiny.en knows English only; a video in another language stays with base).
+pub fn hands_over_to_tiny(model: &str, real_time: f64, language: Option<&str>) -> bool {
+    model == BASE && real_time < MIN_REAL_TIME && language.is_none_or(|code| code == "en")
 }
 
 #[cfg(test)]
@@ -146,10 +156,21 @@ mod tests {
         let mut speeds = DeviceSpeeds::default();
         assert!(!speeds.record(BASE, f64::NAN));
         assert!(!speeds.record(BASE, f64::INFINITY));
-        assert_eq!(real_time(30.0, 0.0), None);
-        assert_eq!(real_time(30.0, 10.0), Some(3.0));
+        assert_eq!(real_time(30.0, 0.0, 1), None);
+        assert_eq!(real_time(30.0, 10.0, 1), Some(3.0));
+        // Three workers each at 3× transcribe at 9× together.
+        assert_eq!(real_time(30.0, 10.0, 3), Some(9.0));
         // A short window pays a whole window's encoder pass: it says nothing of the device.
-        assert_eq!(real_time(8.0, 4.0), None);
+        assert_eq!(real_time(8.0, 4.0, 1), None);
+    }
+
+    #[test]
+    fn a_slow_base_hands_over_only_where_tiny_en_can_follow() {
+        assert!(hands_over_to_tiny(BASE, 1.4, None));
+        assert!(hands_over_to_tiny(BASE, 1.4, Some("en")));
+        assert!(!hands_over_to_tiny(BASE, 1.4, Some("de")));
+        assert!(!hands_over_to_tiny(BASE, 2.0, None));
+        assert!(!hands_over_to_tiny(TINY_EN, 0.5, None));
     }
 }
 

@@ -211,6 +211,10 @@ pub fn caption_font_warning(code: &str, task: Task) -> Option<String> {
 pub struct SpeechChoice {
     /// The model's folder name on the server (`whisper-base`, `whisper-tiny.en`).
     pub model: String,
+    /// Whether the user picked the model (else it is the device's default, which follows
+    /// what the device measures). A choice kept before this existed named its model.
+    #[serde(default = "named_model")]
+    pub model_chosen: bool,
     /// A language code; `None` lets the model detect the language.
     #[serde(default)]
     pub language: Option<String>,
@@ -221,14 +225,20 @@ pub struct SpeechChoice {
     pub words: String,
 }
 
+fn named_model() -> bool {
+    true
+}
+
 /// The longest list of words to know kept, in characters (as the text box counts them; the
 /// model reads at most its first 223 tokens).
 pub const MAX_WORDS_CHARS: usize = 600;
 
 impl SpeechChoice {
+    /// The defaults with `model` as the device's default (not chosen by the user).
     pub fn new(model: &str) -> Self {
         Self {
             model: model.to_string(),
+            model_chosen: false,
             language: None,
             task: Task::Transcribe,
             words: String::new(),
@@ -299,12 +309,12 @@ mod tests {
         // Kept with the rest of the choice; a choice stored before words existed reads.
         choice.words = "Reelsmith".into();
         assert_eq!(SpeechChoice::parse(&choice.to_json()), Some(choice));
-        assert_eq!(
-            SpeechChoice::parse(r#"{"model":"whisper-base"}"#)
-                .unwrap()
-                .words,
-            ""
-        );
+        let old = SpeechChoice::parse(r#"{"model":"whisper-base"}"#).unwrap();
+        assert_eq!(old.words, "");
+        // A choice kept before `model_chosen` existed named its model: it stays the choice.
+        assert!(old.model_chosen);
+        // The defaults are not the user's choice of model.
+        assert!(!SpeechChoice::new("whisper-tiny.en").model_chosen);
     }
 
     #[test]
@@ -383,9 +393,13 @@ mod tests {
         choice.language = Some("de".into());
         choice.task = Task::Translate;
         assert_eq!(SpeechChoice::parse(&choice.to_json()), Some(choice));
+        // A choice kept before `model_chosen` existed: the model it names was chosen.
         assert_eq!(
             SpeechChoice::parse(r#"{"model":"whisper-base"}"#),
-            Some(SpeechChoice::new("whisper-base"))
+            Some(SpeechChoice {
+                model_chosen: true,
+                ..SpeechChoice::new("whisper-base")
+            })
         );
         assert_eq!(SpeechChoice::parse("{not json"), None);
         assert_eq!(SpeechChoice::parse(r#"{"language":"de"}"#), None);

@@ -75,8 +75,9 @@ async function launchBrowser(extraArgs = []) {
 
 /** The device the editor tests run on, as the editor would have measured it (kept where
  * core/src/device_speed.rs says): tiny.en at 3× real time, so tiny.en is the default model
- * and decodes greedily whatever this machine's speed at the moment. Tests of the defaults
- * themselves use a profile without it. */
+ * and decodes greedily whatever this machine's speed at the moment (a test that runs base on
+ * a window of 20 s or more adds base's own measurement, which then counts for that browser).
+ * Tests of the defaults themselves use a profile without it. */
 const TEST_DEVICE_SPEEDS = { 'whisper-tiny.en': 3.0 };
 
 /** Gives `context` the measured device of `speeds` unless the editor already keeps one

@@ -50,7 +50,7 @@ test('base, chosen in Settings, detects Spanish, writes it in Spanish, translate
   await page.getByTestId('model-choice').selectOption('whisper-base');
   // Nothing is stored until the user changes a setting; now the choice is.
   const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('reelsmith.speech')));
-  assert.deepEqual(kept, { model: 'whisper-base', language: null, task: 'Transcribe', words: '' });
+  assert.deepEqual(kept, { model: 'whisper-base', model_chosen: true, language: null, task: 'Transcribe', words: '' });
   await page.waitForFunction(() => document.querySelector('[data-testid=model-name]').textContent === 'whisper-base');
   assert.equal(await page.getByTestId('language-choice').isDisabled(), false);
 
@@ -117,7 +117,7 @@ test('a first visit starts with tiny.en, which offers no language or translation
     assert.equal(await page.getByTestId('task-choice').isDisabled(), true);
     assert.match(await page.getByTestId('english-only').textContent(), /knows only English: choose base/);
     assert.equal(await page.getByTestId('decoding').textContent(),
-      "Greedy (fastest) until this model's speed here is measured on its first window.");
+      "Greedy (fastest) until this model's speed here is measured, on its first window of 20 s or more with speech.");
     // A first visit that only looks at the settings stores nothing.
     assert.equal(await page.evaluate(() => localStorage.length), 0);
 
@@ -152,7 +152,15 @@ test('a first visit starts with tiny.en, which offers no language or translation
     assert.equal(await page.getByTestId('language-choice').isDisabled(), false);
     assert.equal(await page.getByTestId('decoding').textContent(),
       "Greedy (fastest): 3.3× real time on the first window here, too slow for the beam search's 2.5× cost.");
-    // The user's choice wins over the default.
+    // Words to know kept do not make the default model a choice: it still follows the device.
+    await page.getByTestId('words-to-know').fill('Reelsmith');
+    await page.getByTestId('words-to-know').dispatchEvent('change');
+    await measured({ 'whisper-base': 1.4 });
+    assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-tiny.en');
+    await measured({ 'whisper-base': 3.3 });
+    assert.equal(await page.getByTestId('model-choice').inputValue(), 'whisper-base');
+    assert.equal(await page.getByTestId('words-to-know').inputValue(), 'Reelsmith');
+    // The user's choice of model wins over the default.
     await page.getByTestId('model-choice').selectOption('whisper-tiny.en');
     await page.reload();
     await settingsOpen();
