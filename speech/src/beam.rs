@@ -148,13 +148,20 @@ pub fn top_k(row: &[f32], k: usize) -> Vec<(u32, f32)> {
 
 /// Natural-log softmax of a row (−∞ stays −∞).
 pub fn log_softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if !max.is_finite() {
+    let log_sum = log_sum_exp(row);
+    if !log_sum.is_finite() {
         return vec![f32::NEG_INFINITY; row.len()];
     }
-    let sum: f32 = row.iter().map(|&l| (l - max).exp()).sum();
-    let log_sum = max + sum.ln();
     row.iter().map(|&l| l - log_sum).collect()
+}
+
+/// `ln Σ exp(v)`, computed stably (−∞ for an empty or wholly masked row).
+pub fn log_sum_exp(values: &[f32]) -> f32 {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    max + values.iter().map(|v| (v - max).exp()).sum::<f32>().ln()
 }
 
 /// Natively only: proptest's random source needs a browser-specific getrandom on wasm32.

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use crate::beam::{log_softmax, BeamSearch};
+use crate::beam::{log_softmax, log_sum_exp, BeamSearch};
 use crate::dtw::{
     alignment_matrix, find_alignment, merge_punctuations, AlignmentError, AttentionScores,
     CrossAttention as AlignmentAttention, WordTiming, APPEND_PUNCTUATIONS, MEDIAN_FILTER_WIDTH,
@@ -1106,14 +1106,6 @@ pub fn language_probabilities(logits: &[f32], languages: &[(String, u32)]) -> Ve
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1));
     out
-}
-
-fn log_sum_exp(values: &[f32]) -> f32 {
-    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if max == f32::NEG_INFINITY {
-        return max;
-    }
-    max + values.iter().map(|v| (v - max).exp()).sum::<f32>().ln()
 }
 
 /// log(softmax(logits)[index]), computed stably.
